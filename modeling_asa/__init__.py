@@ -1,0 +1,42 @@
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""modeling_asa: automatic speech assessment (ASA) for the Hugging Face ecosystem.
+
+Importing the package registers ``asa_hybrid`` with ``AutoConfig``, ``AutoModel`` and
+``AutoModelForSequenceClassification``. Heavy optional stages (feature extraction with Whisper, wav2vec2, spaCy,
+kenlm, Praat) live in :mod:`modeling_asa.features` and are imported only when used.
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+from .configuration_asa import AsaHybridConfig
+from .losses import blackbox_rank, cross_entropy_loss, lmcl_logits, lmcl_loss, ranksim_loss, w_ranksim_loss
+from .modeling_asa import (
+    AsaBranchEncoder,
+    AsaHybridForOrdinalClassification,
+    AsaHybridModel,
+    AsaHybridModelOutput,
+    AsaHybridPreTrainedModel,
+    AsaOrdinalClassifierOutput,
+)
+
+__version__ = "0.1.0"
+
+AutoConfig.register(AsaHybridConfig.model_type, AsaHybridConfig, exist_ok=True)
+AutoModel.register(AsaHybridConfig, AsaHybridModel, exist_ok=True)
+AutoModelForSequenceClassification.register(AsaHybridConfig, AsaHybridForOrdinalClassification, exist_ok=True)
+
+__all__ = [
+    "AsaBranchEncoder",
+    "AsaHybridConfig",
+    "AsaHybridForOrdinalClassification",
+    "AsaHybridModel",
+    "AsaHybridModelOutput",
+    "AsaHybridPreTrainedModel",
+    "AsaOrdinalClassifierOutput",
+    "blackbox_rank",
+    "cross_entropy_loss",
+    "lmcl_logits",
+    "lmcl_loss",
+    "ranksim_loss",
+    "w_ranksim_loss",
+]

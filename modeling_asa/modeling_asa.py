@@ -1,0 +1,472 @@
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""The hybrid ASA model of Wu & Chen (Interspeech 2024): content, delivery and language-use branches.
+
+Each branch is a transformer encoder over cached per-response features with a CLS token, learnable positional
+embeddings (and, in the content branch, type embeddings for audio vs question tokens). The branch CLS vectors are
+concatenated into the fused embedding, an MLP of width H^o gives ``z``, and a |C|-way output layer scores it.
+
+This file is copied next to the weights by ``save_pretrained`` (remote code): it only imports ``torch``,
+``transformers`` and its two siblings ``configuration_asa`` and ``losses``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.utils import ModelOutput, logging
+
+from .configuration_asa import AsaHybridConfig
+from .losses import cross_entropy_loss, lmcl_logits, ranksim_loss, w_ranksim_loss
+
+logger = logging.get_logger(__name__)
+
+
+@dataclass
+class AsaHybridModelOutput(ModelOutput):
+    """Output of [`AsaHybridModel`].
+
+    Args:
+        pooler_output (`torch.FloatTensor` of shape `(batch, num_branches * hidden_size)`):
+            The fused embedding: the CLS vectors of the enabled branches, concatenated in the order
+            content, delivery, language use.
+        content_embedding (`torch.FloatTensor` of shape `(batch, hidden_size)`, *optional*):
+            CLS vector of the content branch (when enabled).
+        delivery_embedding (`torch.FloatTensor` of shape `(batch, hidden_size)`, *optional*):
+            CLS vector of the delivery branch (when enabled).
+        language_use_embedding (`torch.FloatTensor` of shape `(batch, hidden_size)`, *optional*):
+            CLS vector of the language-use branch (when enabled).
+    """
+
+    pooler_output: torch.FloatTensor | None = None
+    content_embedding: torch.FloatTensor | None = None
+    delivery_embedding: torch.FloatTensor | None = None
+    language_use_embedding: torch.FloatTensor | None = None
+
+
+@dataclass
+class AsaOrdinalClassifierOutput(ModelOutput):
+    """Output of [`AsaHybridForOrdinalClassification`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            The main loss (cross-entropy or LMCL). The regulariser is *not* included: [`AsaTrainer`] adds
+            ``ranksim_gamma * regularizer_loss``.
+        logits (`torch.FloatTensor` of shape `(batch, num_labels)`):
+            Class scores (for LMCL, ``s * cos(z, w_j)`` without margin).
+        z (`torch.FloatTensor` of shape `(batch, head_hidden_size)`):
+            Output of the MLP, the input of the output layer (the features LMCL and RankSim act on).
+        fused_embedding (`torch.FloatTensor` of shape `(batch, num_branches * hidden_size)`):
+            Concatenated branch CLS vectors.
+        main_loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            Same value as `loss`, kept as a named component.
+        regularizer_loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given and
+            `config.regularizer != "none"`):
+            W-RankSim of the output-layer weight, or batch-wise RankSim of `z`, unweighted.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    z: torch.FloatTensor | None = None
+    fused_embedding: torch.FloatTensor | None = None
+    main_loss: torch.FloatTensor | None = None
+    regularizer_loss: torch.FloatTensor | None = None
+
+
+def _downsample(features: torch.Tensor, mask: torch.Tensor, factor: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked average pooling of `(batch, time, dim)` over windows of ``factor`` frames."""
+    if factor == 1:
+        return features, mask
+    batch, time, dim = features.shape
+    pad = (-time) % factor
+    if pad:
+        features = nn.functional.pad(features, (0, 0, 0, pad))
+        mask = nn.functional.pad(mask, (0, pad))
+    m = mask.to(features.dtype).reshape(batch, -1, factor, 1)
+    summed = (features.reshape(batch, -1, factor, dim) * m).sum(dim=2)
+    counts = m.sum(dim=2)
+    return summed / counts.clamp(min=1.0), (counts.squeeze(-1) > 0).to(mask.dtype)
+
+
+class AsaBranchEncoder(nn.Module):
+    """One branch: per-segment projection to H, positional and type embeddings, a CLS token, a transformer encoder.
+
+    A branch reads one or more segments (the content branch: answer audio states, then question token states).
+    Each segment has its own projection and its own positional table, so a segment's positions never depend on how
+    much padding the previous segment carries; a type embedding tells segments apart.
+
+    Args:
+        config ([`AsaHybridConfig`]): the model configuration.
+        input_sizes (`list[int]`): feature size of each segment.
+        max_lengths (`list[int]`): longest sequence of each segment.
+    """
+
+    def __init__(self, config: AsaHybridConfig, input_sizes: list[int], max_lengths: list[int]):
+        super().__init__()
+        hidden = config.hidden_size
+        self.max_lengths = list(max_lengths)
+        self.projections = nn.ModuleList(nn.Linear(size, hidden) for size in input_sizes)
+        self.position_embeddings = nn.ModuleList(nn.Embedding(length, hidden) for length in max_lengths)
+        self.type_embeddings = nn.Embedding(len(input_sizes), hidden) if len(input_sizes) > 1 else None
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, hidden))
+        self.layer_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        layer = nn.TransformerEncoderLayer(
+            d_model=hidden,
+            nhead=config.num_attention_heads,
+            dim_feedforward=config.intermediate_size,
+            dropout=config.hidden_dropout_prob,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+            layer_norm_eps=config.layer_norm_eps,
+        )
+        self.encoder = nn.TransformerEncoder(
+            layer, num_layers=config.num_hidden_layers, enable_nested_tensor=False
+        )
+        self.final_layer_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
+
+    def forward(self, segments: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """Encode the segments and return the CLS vector.
+
+        Args:
+            segments (`list[tuple[torch.Tensor, torch.Tensor]]`): per segment, features `(batch, length, size)` and
+                an attention mask `(batch, length)` with 1 for real positions and 0 for padding.
+
+        Returns:
+            `torch.Tensor` of shape `(batch, hidden_size)`.
+        """
+        embedded, masks = [], []
+        for index, (features, mask) in enumerate(segments):
+            length = features.shape[1]
+            x = self.projections[index](features.to(self.projections[index].weight.dtype))
+            positions = torch.arange(length, device=x.device)
+            x = x + self.position_embeddings[index](positions).unsqueeze(0)
+            if self.type_embeddings is not None:
+                x = x + self.type_embeddings.weight[index]
+            embedded.append(x)
+            masks.append(mask.to(torch.bool))
+        batch = embedded[0].shape[0]
+        cls = self.cls_token.expand(batch, -1, -1)
+        if self.type_embeddings is not None:
+            cls = cls + self.type_embeddings.weight[0]
+        hidden = self.dropout(self.layer_norm(torch.cat([cls, *embedded], dim=1)))
+        keep = torch.cat([torch.ones(batch, 1, dtype=torch.bool, device=hidden.device), *masks], dim=1)
+        hidden = self.encoder(hidden, src_key_padding_mask=~keep)
+        return self.final_layer_norm(hidden[:, 0])
+
+
+class AsaHybridPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and the `from_pretrained` plumbing shared by the ASA models."""
+
+    config_class = AsaHybridConfig
+    base_model_prefix = "asa"
+    main_input_name = "acoustic_features"
+    supports_gradient_checkpointing = False
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            module.weight.normal_(mean=0.0, std=std)
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, nn.Embedding):
+            module.weight.normal_(mean=0.0, std=std)
+        elif isinstance(module, nn.LayerNorm):
+            module.weight.fill_(1.0)
+            module.bias.zero_()
+        elif isinstance(module, AsaBranchEncoder):
+            module.cls_token.normal_(mean=0.0, std=std)
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Save as usual, and record both Auto classes in ``auto_map`` so that ``AutoModel`` and
+        ``AutoModelForSequenceClassification`` load the folder with ``trust_remote_code=True`` alone."""
+        module = type(self).__module__.split(".")[-1]
+        auto_map = dict(getattr(self.config, "auto_map", None) or {})
+        auto_map.setdefault("AutoModel", f"{module}.AsaHybridModel")
+        auto_map.setdefault("AutoModelForSequenceClassification", f"{module}.AsaHybridForOrdinalClassification")
+        self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+def _check_pair(name: str, features: torch.Tensor | None, mask: torch.Tensor | None, size: int, max_len: int):
+    """Validate one input and its mask; default the mask to all ones; truncate to the configured maximum length."""
+    if features is None:
+        raise ValueError(f"{name} is required by the enabled branches but was not given")
+    if features.dim() != 3 or features.shape[-1] != size:
+        raise ValueError(f"{name} must have shape (batch, length, {size}), got {tuple(features.shape)}")
+    if mask is None:
+        mask = torch.ones(features.shape[:2], dtype=torch.long, device=features.device)
+    elif mask.shape != features.shape[:2]:
+        raise ValueError(f"{name} mask must have shape {tuple(features.shape[:2])}, got {tuple(mask.shape)}")
+    if features.shape[1] > max_len:
+        logger.warning_once(f"{name} has {features.shape[1]} positions; truncating to the configured {max_len}.")
+        features, mask = features[:, :max_len], mask[:, :max_len]
+    return features, mask
+
+
+class AsaHybridModel(AsaHybridPreTrainedModel):
+    """The three-branch encoder; returns the fused CLS embedding (see [`AsaHybridModelOutput`]).
+
+    Args:
+        config ([`AsaHybridConfig`]): the model configuration; ``config.branches`` selects the branches.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from modeling_asa import AsaHybridConfig, AsaHybridModel
+    >>> config = AsaHybridConfig(hidden_size=32, num_attention_heads=2, intermediate_size=64, branches=["delivery"])
+    >>> model = AsaHybridModel(config)
+    >>> out = model(delivery_features=torch.randn(2, 7, config.delivery_feature_size))
+    >>> out.pooler_output.shape
+    torch.Size([2, 32])
+    ```
+    """
+
+    def __init__(self, config: AsaHybridConfig):
+        super().__init__(config)
+        self.content_encoder = (
+            AsaBranchEncoder(
+                config,
+                [config.acoustic_feature_size, config.question_feature_size],
+                [-(-config.max_audio_frames // config.acoustic_downsample), config.max_question_tokens],
+            )
+            if "content" in config.branches
+            else None
+        )
+        self.delivery_encoder = (
+            AsaBranchEncoder(config, [config.delivery_feature_size], [config.max_delivery_segments])
+            if "delivery" in config.branches
+            else None
+        )
+        self.language_use_encoder = (
+            AsaBranchEncoder(config, [config.language_use_feature_size], [config.max_words])
+            if "language_use" in config.branches
+            else None
+        )
+        self.post_init()
+
+    @property
+    def output_size(self) -> int:
+        """Size of the fused embedding: ``len(config.branches) * hidden_size``."""
+        return len(self.config.branches) * self.config.hidden_size
+
+    def forward(
+        self,
+        acoustic_features: torch.Tensor | None = None,
+        acoustic_attention_mask: torch.Tensor | None = None,
+        question_features: torch.Tensor | None = None,
+        question_attention_mask: torch.Tensor | None = None,
+        delivery_features: torch.Tensor | None = None,
+        delivery_attention_mask: torch.Tensor | None = None,
+        language_use_features: torch.Tensor | None = None,
+        language_use_attention_mask: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+    ) -> AsaHybridModelOutput | tuple:
+        r"""
+        Args:
+            acoustic_features (`torch.FloatTensor` of shape `(batch, frames, acoustic_feature_size)`):
+                Frozen acoustic-encoder (Whisper) states of the answer.
+            acoustic_attention_mask (`torch.LongTensor` of shape `(batch, frames)`, *optional*):
+                1 for real frames, 0 for padding (all ones when omitted).
+            question_features (`torch.FloatTensor` of shape `(batch, tokens, question_feature_size)`):
+                Sentence-BERT token states of the question.
+            question_attention_mask (`torch.LongTensor` of shape `(batch, tokens)`, *optional*): padding mask.
+            delivery_features (`torch.FloatTensor` of shape `(batch, words, delivery_feature_size)`):
+                Raw per-word delivery features (standardised inside with the config's train-split statistics).
+            delivery_attention_mask (`torch.LongTensor` of shape `(batch, words)`, *optional*): padding mask.
+            language_use_features (`torch.FloatTensor` of shape `(batch, words, language_use_feature_size)`):
+                Per-word POS/DEP/morphology one-hot vectors.
+            language_use_attention_mask (`torch.LongTensor` of shape `(batch, words)`, *optional*): padding mask.
+            return_dict (`bool`, *optional*): return a [`AsaHybridModelOutput`] (default) or a tuple.
+        """
+        config = self.config
+        return_dict = return_dict if return_dict is not None else config.return_dict
+        embeddings = {}
+        if self.content_encoder is not None:
+            acoustic, acoustic_mask = _check_pair(
+                "acoustic_features", acoustic_features, acoustic_attention_mask,
+                config.acoustic_feature_size, config.max_audio_frames,
+            )  # fmt: skip
+            acoustic, acoustic_mask = _downsample(acoustic, acoustic_mask, config.acoustic_downsample)
+            question, question_mask = _check_pair(
+                "question_features", question_features, question_attention_mask,
+                config.question_feature_size, config.max_question_tokens,
+            )  # fmt: skip
+            embeddings["content"] = self.content_encoder([(acoustic, acoustic_mask), (question, question_mask)])
+        if self.delivery_encoder is not None:
+            delivery, delivery_mask = _check_pair(
+                "delivery_features", delivery_features, delivery_attention_mask,
+                config.delivery_feature_size, config.max_delivery_segments,
+            )  # fmt: skip
+            if config.delivery_feature_mean is not None:
+                # Train-split statistics live in the config (not in buffers), so every load path agrees.
+                mean = delivery.new_tensor(config.delivery_feature_mean, dtype=torch.float32)
+                std = delivery.new_tensor(config.delivery_feature_std, dtype=torch.float32)
+                delivery = (delivery.float() - mean) / std
+            # Non-finite raw values (e.g. an undefined pitch) become the train mean, i.e. 0 after standardising.
+            delivery = torch.nan_to_num(delivery, nan=0.0, posinf=0.0, neginf=0.0)
+            embeddings["delivery"] = self.delivery_encoder([(delivery, delivery_mask)])
+        if self.language_use_encoder is not None:
+            language, language_mask = _check_pair(
+                "language_use_features", language_use_features, language_use_attention_mask,
+                config.language_use_feature_size, config.max_words,
+            )  # fmt: skip
+            embeddings["language_use"] = self.language_use_encoder([(language, language_mask)])
+        pooled = torch.cat([embeddings[name] for name in ("content", "delivery", "language_use") if name in embeddings], -1)
+        output = AsaHybridModelOutput(
+            pooler_output=pooled,
+            content_embedding=embeddings.get("content"),
+            delivery_embedding=embeddings.get("delivery"),
+            language_use_embedding=embeddings.get("language_use"),
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
+    """The hybrid model with its ordinal classification head: MLP (H^o), then a |C|-way output layer.
+
+    The output layer's weight ``W`` (``classifier.weight``, shape ``(num_labels, head_hidden_size)``) holds one
+    vector per ordered class; W-RankSim regularises it. With ``config.loss == "lmcl"`` the logits are
+    ``s * cos(z, w_j)`` (margin on the target class during training) and the layer has no bias.
+
+    The main loss is computed only when ``labels`` is given. The regulariser is returned as a separate component and
+    added by [`AsaTrainer`] (``loss + ranksim_gamma * regularizer_loss``).
+
+    Args:
+        config ([`AsaHybridConfig`]): the model configuration.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
+    >>> config = AsaHybridConfig(hidden_size=32, num_attention_heads=2, intermediate_size=64, branches=["delivery"])
+    >>> model = AsaHybridForOrdinalClassification(config)
+    >>> out = model(delivery_features=torch.randn(2, 7, config.delivery_feature_size), labels=torch.tensor([0, 4]))
+    >>> out.logits.shape, out.regularizer_loss is not None
+    (torch.Size([2, 5]), True)
+    ```
+    """
+
+    # The forward takes `num_items_in_batch`, so the Trainer counts labels across gradient-accumulation steps and the
+    # loss is normalised by that count (exact under gradient accumulation, whatever the micro-batch sizes).
+    accepts_loss_kwargs = True
+
+    def __init__(self, config: AsaHybridConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.asa = AsaHybridModel(config)
+        self.head = nn.Sequential(
+            nn.Dropout(config.hidden_dropout_prob),
+            nn.Linear(len(config.branches) * config.hidden_size, config.head_hidden_size),
+            nn.GELU(),
+            nn.Dropout(config.hidden_dropout_prob),
+        )
+        self.classifier = nn.Linear(config.head_hidden_size, config.num_labels, bias=config.loss == "ce")
+        self.post_init()
+
+    def regularizer(self, z: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None = None):
+        """The configured rank regulariser (unweighted), or ``None`` when ``config.regularizer == "none"``.
+
+        Args:
+            z (`torch.Tensor` of shape `(batch, head_hidden_size)`): the batch's features (used by RankSim).
+            labels (`torch.Tensor` of shape `(batch,)`): class indices (used by RankSim).
+            generator (`torch.Generator`, *optional*): for RankSim's per-label sampling.
+        """
+        if self.config.regularizer == "w_ranksim":
+            return w_ranksim_loss(self.classifier.weight, self.config.ranksim_lambda)
+        if self.config.regularizer == "ranksim":
+            return ranksim_loss(z, labels, self.config.ranksim_lambda, generator=generator)
+        return None
+
+    def forward(
+        self,
+        acoustic_features: torch.Tensor | None = None,
+        acoustic_attention_mask: torch.Tensor | None = None,
+        question_features: torch.Tensor | None = None,
+        question_attention_mask: torch.Tensor | None = None,
+        delivery_features: torch.Tensor | None = None,
+        delivery_attention_mask: torch.Tensor | None = None,
+        language_use_features: torch.Tensor | None = None,
+        language_use_attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        num_items_in_batch: int | torch.Tensor | None = None,
+        return_dict: bool | None = None,
+    ) -> AsaOrdinalClassifierOutput | tuple:
+        r"""
+        Args:
+            acoustic_features, acoustic_attention_mask, question_features, question_attention_mask,
+            delivery_features, delivery_attention_mask, language_use_features, language_use_attention_mask:
+                See [`AsaHybridModel.forward`].
+            labels (`torch.LongTensor` of shape `(batch,)`, *optional*):
+                Class indices in ``[0, num_labels)``; when given the main loss and the regulariser are computed.
+            num_items_in_batch (`int` or `torch.Tensor`, *optional*):
+                Number of labelled items in the whole accumulated batch (passed by the Trainer under gradient
+                accumulation); the main loss is then ``sum / num_items_in_batch`` instead of a per-batch mean.
+            return_dict (`bool`, *optional*): return an [`AsaOrdinalClassifierOutput`] (default) or a tuple.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        fused = self.asa(
+            acoustic_features=acoustic_features,
+            acoustic_attention_mask=acoustic_attention_mask,
+            question_features=question_features,
+            question_attention_mask=question_attention_mask,
+            delivery_features=delivery_features,
+            delivery_attention_mask=delivery_attention_mask,
+            language_use_features=language_use_features,
+            language_use_attention_mask=language_use_attention_mask,
+            return_dict=True,
+        ).pooler_output
+        z = self.head(fused)
+        weight = self.classifier.weight
+        if self.config.loss == "lmcl":
+            logits = lmcl_logits(z, weight, None, self.config.lmcl_scale, self.config.lmcl_margin)
+        else:
+            logits = self.classifier(z)
+
+        loss = regularizer_loss = None
+        if labels is not None:
+            labels = labels.to(logits.device).long().reshape(-1)
+            if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_labels):
+                raise ValueError(
+                    f"labels must be class indices in [0, {self.num_labels}), got values in "
+                    f"[{int(labels.min())}, {int(labels.max())}]"
+                )
+            if self.config.loss == "lmcl" and self.training:
+                train_logits = lmcl_logits(z, weight, labels, self.config.lmcl_scale, self.config.lmcl_margin)
+            else:
+                train_logits = logits
+            if num_items_in_batch is not None:
+                loss = cross_entropy_loss(train_logits, labels, reduction="sum") / num_items_in_batch
+            else:
+                loss = cross_entropy_loss(train_logits, labels)
+            regularizer_loss = self.regularizer(z, labels)
+
+        output = AsaOrdinalClassifierOutput(
+            loss=loss,
+            logits=logits,
+            z=z,
+            fused_embedding=fused,
+            main_loss=loss.detach() if loss is not None else None,
+            regularizer_loss=regularizer_loss,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+AsaHybridConfig.register_for_auto_class()
+AsaHybridModel.register_for_auto_class("AutoModel")
+AsaHybridForOrdinalClassification.register_for_auto_class("AutoModelForSequenceClassification")
+
+__all__ = [
+    "AsaBranchEncoder",
+    "AsaHybridForOrdinalClassification",
+    "AsaHybridModel",
+    "AsaHybridModelOutput",
+    "AsaHybridPreTrainedModel",
+    "AsaOrdinalClassifierOutput",
+]
