@@ -1,0 +1,1 @@
+"""Feature stages: content (Whisper, Sentence-BERT), alignment, prosody, language use, caching."""

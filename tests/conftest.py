@@ -1,0 +1,165 @@
+"""Shared pytest fixtures for modeling_asa tests.
+
+Audio / corpus fixtures (built in ``tmp_path``, a few KB each):
+
+- ``tiny_audio_dir``: a folder of small audio files covering the formats and failure cases
+  ``load_audio`` must handle (tones, silence, noise, stereo 44.1 kHz, corrupt, 0-byte, too short,
+  all-NaN).
+- ``make_corpus``: a factory writing a corpus folder (``metadata.csv``, ``questions.jsonl``, audio)
+  from row dicts, with a valid default.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+TONE_HZ = 440.0
+STEREO_TONE_HZ = 1000.0
+
+
+def write_tone(
+    path: Path,
+    sample_rate: int = 16000,
+    seconds: float = 0.5,
+    freq: float = TONE_HZ,
+    channels: int = 1,
+    amplitude: float = 0.5,
+) -> Path:
+    """Write a sine tone (channel 0) to ``path``; extra channels are silent.
+
+    Args:
+        path: Output file; the format follows the extension (wav, flac, ogg).
+        sample_rate: Sample rate in Hz.
+        seconds: Duration in seconds.
+        freq: Tone frequency in Hz.
+        channels: Number of channels.
+        amplitude: Peak amplitude of the tone.
+
+    Returns:
+        ``path``.
+    """
+    n = round(seconds * sample_rate)
+    tone = amplitude * np.sin(2 * np.pi * freq * np.arange(n) / sample_rate)
+    data = np.zeros((n, channels), dtype=np.float32)
+    data[:, 0] = tone
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, data if channels > 1 else data[:, 0], sample_rate)
+    return path
+
+
+@pytest.fixture
+def tiny_audio_dir(tmp_path: Path) -> dict[str, Path]:
+    """A folder of tiny audio files, keyed by role.
+
+    Keys: ``tone`` (16 kHz mono WAV, 0.5 s, 440 Hz), ``stereo_44k`` (44.1 kHz stereo WAV, 1 s,
+    1 kHz tone on the left channel only), ``silence`` (16 kHz FLAC, 0.5 s of zeros), ``noise``
+    (22.05 kHz FLAC, 0.5 s white noise), ``corrupt`` (random bytes named .wav), ``empty``
+    (0 bytes), ``short`` (16 kHz WAV, 0.05 s), ``nan`` (float WAV, all NaN), ``missing`` (a path
+    that does not exist).
+    """
+    root = tmp_path / "audio"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    files = {
+        "tone": write_tone(root / "tone.wav"),
+        "stereo_44k": write_tone(root / "stereo_44k.wav", 44100, 1.0, STEREO_TONE_HZ, channels=2),
+        "short": write_tone(root / "short.wav", 16000, 0.05),
+    }
+    sf.write(root / "silence.flac", np.zeros(8000, dtype=np.float32), 16000)
+    files["silence"] = root / "silence.flac"
+    sf.write(root / "noise.flac", (0.1 * rng.standard_normal(11025)).astype(np.float32), 22050)
+    files["noise"] = root / "noise.flac"
+    (root / "corrupt.wav").write_bytes(b"RIFF" + rng.integers(0, 256, 600, dtype=np.uint8).tobytes())
+    files["corrupt"] = root / "corrupt.wav"
+    (root / "empty.wav").write_bytes(b"")
+    files["empty"] = root / "empty.wav"
+    sf.write(root / "nan.wav", np.full(8000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    files["nan"] = root / "nan.wav"
+    files["missing"] = root / "does_not_exist.wav"
+    return files
+
+
+DEFAULT_QUESTIONS = [
+    {"question_id": "q1", "text": "Describe your home town."},
+    {"question_id": "q2", "text": "What do you do at weekends?"},
+]
+
+
+def default_rows() -> list[dict[str, str]]:
+    """Eight valid rows: ids with leading zeros, 4 speakers, 2 questions, scores 1-3."""
+    rows = []
+    for i in range(8):
+        rows.append(
+            {
+                "file_name": f"audio/{i:03d}.wav",
+                "response_id": f"{i:03d}",
+                "question_id": f"q{i % 2 + 1}",
+                "speaker_id": f"0{i // 2}",
+                "score": str(1 + i % 3),
+                "transcript": f"answer number {i}",
+                "age": str(20 + i),
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def make_corpus(tmp_path: Path) -> Callable[..., Path]:
+    """Factory writing a corpus folder in ``tmp_path``.
+
+    Call ``make_corpus(rows=None, questions=None, name="corpus", header=None, write_audio=True)``:
+
+    - ``rows``: list of row dicts (default :func:`default_rows`), or a str written verbatim as
+      ``metadata.csv``, or False for no ``metadata.csv``.
+    - ``questions``: list of dicts (default two questions ``q1``, ``q2``), a str written verbatim
+      as ``questions.jsonl``, or False for no ``questions.jsonl``.
+    - ``header``: column order (default: keys in first-seen order).
+    - ``write_audio``: write a 0.3 s 16 kHz tone for every safe relative ``file_name``.
+
+    Returns the corpus folder.
+    """
+
+    def _make(
+        rows: Sequence[dict[str, Any]] | str | bool | None = None,
+        questions: Sequence[dict[str, Any]] | str | bool | None = None,
+        name: str = "corpus",
+        header: Sequence[str] | None = None,
+        write_audio: bool = True,
+    ) -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        if questions is None:
+            questions = DEFAULT_QUESTIONS
+        if isinstance(questions, str):
+            (root / "questions.jsonl").write_text(questions, encoding="utf-8")
+        elif questions is not False:
+            lines = [json.dumps(q) for q in questions]
+            (root / "questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if rows is None:
+            rows = default_rows()
+        if isinstance(rows, str):
+            (root / "metadata.csv").write_text(rows, encoding="utf-8")
+            return root
+        if rows is False:
+            return root
+        columns = list(header) if header is not None else list(dict.fromkeys(k for row in rows for k in row))
+        with open(root / "metadata.csv", "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        if write_audio:
+            for row in rows:
+                file_name = str(row.get("file_name", ""))
+                if file_name and not file_name.startswith("/") and ".." not in file_name.split("/"):
+                    write_tone(root / file_name, 16000, 0.3)
+        return root
+
+    return _make
