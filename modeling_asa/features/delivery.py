@@ -1,0 +1,409 @@
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""Per-word delivery features: timing, prosody, acoustic posteriors, LM score and ASR confidence.
+
+For each response, :class:`DeliveryExtractor` gets a transcript (the given one, or the greedy
+transcript of the multilingual CTC model), aligns it word by word with the monolingual CTC model
+(:func:`~modeling_asa.features.alignment.align_words`) and builds one vector per word whose columns
+are :data:`DELIVERY_FIELDS`:
+
+=====================  ========================================================================
+``duration_s``         word duration ``end - start`` (s), from the alignment
+``silence_after_s``    pause after the word: the next aligned word's start minus this word's end
+                       (s, clipped at 0); ``0`` for the last aligned word, because the silence
+                       between the last word and the end of the recording depends on when the
+                       recording was stopped, not on the speaker's fluency
+prosody fields         :data:`~modeling_asa.features.prosody.PROSODY_FIELDS` (8 columns: pitch
+                       mean/std/min/max in semitones re 100 Hz, voiced fraction, intensity
+                       mean/std/max in dB)
+``mono_posterior``     :func:`~modeling_asa.features.alignment.word_posteriors` of the
+                       monolingual (alignment) model on its own segments, in ``[0, 1]``
+``multi_posterior``    the same under the multilingual model, on the same time segments
+                       (``NaN`` without a multilingual model)
+``lm_log10_prob``      n-gram LM log10 probability of the word given its history
+                       (``lm.word_scores(words)``; ``NaN`` without an LM)
+``asr_confidence``     ASR confidence: for ASR transcripts the greedy per-word confidence
+                       (:class:`~modeling_asa.features.alignment.Transcription`); for given
+                       transcripts the same definition on the frames of the word's segment
+                       (:func:`~modeling_asa.features.alignment.segment_confidence`)
+=====================  ========================================================================
+
+``NaN`` marks a value that is not available (unaligned word, no multilingual model, no LM).
+:func:`fit_normalizer` ignores ``NaN``; :func:`apply_normalizer` standardises and then replaces
+``NaN`` by 0, i.e. by the training mean. The pipeline fits the normaliser on the **train split
+only** and applies it to every split, so no statistic leaks from dev/test.
+
+Example:
+    >>> import numpy as np
+    >>> from modeling_asa.features.alignment import WordSegment
+    >>> wave = np.zeros(16000, dtype=np.float32)
+    >>> segs = [WordSegment("hi", 0.1, 0.3, -0.1), WordSegment("there", 0.5, 0.8, -0.2)]
+    >>> feats = compute_delivery_features(wave, 16000, segs, np.array([0.9, 0.8]), None, None, np.array([0.7, 0.6]))
+    >>> feats.shape == (2, len(DELIVERY_FIELDS)), [round(float(v), 2) for v in feats[:, 1]]
+    (True, [0.2, 0.0])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .alignment import (
+    AlignmentError,
+    CtcModel,
+    WordSegment,
+    align_words,
+    greedy_transcribe,
+    segment_confidence,
+    word_posteriors,
+)
+from .prosody import PROSODY_FIELD_DESCRIPTIONS, PROSODY_FIELDS, word_prosody
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_FIELDS: tuple[str, ...] = (
+    "duration_s",
+    "silence_after_s",
+    *PROSODY_FIELDS,
+    "mono_posterior",
+    "multi_posterior",
+    "lm_log10_prob",
+    "asr_confidence",
+)
+"""Column names of the per-word delivery vector (definitions in the module docstring)."""
+
+DELIVERY_FIELD_DESCRIPTIONS: dict[str, str] = {
+    "duration_s": "word duration from the CTC-segmentation alignment (s)",
+    "silence_after_s": "gap to the next aligned word's start (s, >= 0); 0 for the last word",
+    **PROSODY_FIELD_DESCRIPTIONS,
+    "mono_posterior": "forced-path mean token posterior under the monolingual CTC model",
+    "multi_posterior": "forced-path mean token posterior under the multilingual CTC model (NaN if none)",
+    "lm_log10_prob": "n-gram LM log10 probability of the word given its history (NaN if no LM)",
+    "asr_confidence": "mean max-posterior over the word's emitted frames of the ASR (multilingual) model",
+}
+"""One line per :data:`DELIVERY_FIELDS` entry."""
+
+
+@runtime_checkable
+class WordScorer(Protocol):
+    """An n-gram language model giving one log10 probability per word (e.g. ``KenlmScorer``)."""
+
+    def word_scores(self, words: list[str]) -> np.ndarray:
+        """Per-word log10 probabilities, shape ``(len(words),)``."""
+
+
+@dataclass
+class DeliveryResult:
+    """Delivery features of one response.
+
+    Attributes:
+        words: The transcript's words (whitespace split; empty when ``problem`` is set).
+        segments: One :class:`~modeling_asa.features.alignment.WordSegment` per word.
+        features: Float32 array ``(n_words, len(DELIVERY_FIELDS))`` (``(0, F)`` on a problem).
+        transcript: The transcript used (given, or greedy ASR output).
+        problem: ``None``, or a one-line description of why this response has no features.
+    """
+
+    words: list[str]
+    segments: list[WordSegment]
+    features: np.ndarray
+    transcript: str
+    problem: str | None = None
+
+
+def _optional_column(values: np.ndarray | Sequence[float] | None, n_words: int, name: str) -> np.ndarray:
+    """A float column of length ``n_words``; ``NaN`` when ``values`` is ``None``."""
+    if values is None:
+        return np.full(n_words, np.nan, dtype=np.float64)
+    col = np.asarray(values, dtype=np.float64).reshape(-1)
+    if col.shape[0] != n_words:
+        raise ValueError(f"compute_delivery_features: {name} has {col.shape[0]} values for {n_words} words")
+    return col
+
+
+def compute_delivery_features(
+    wave: np.ndarray,
+    sr: int,
+    segments: Sequence[WordSegment],
+    mono_posteriors: np.ndarray | None,
+    multi_posteriors: np.ndarray | None,
+    lm_scores: np.ndarray | None,
+    asr_confidence: np.ndarray | None,
+) -> np.ndarray:
+    """Assemble the per-word delivery matrix (columns :data:`DELIVERY_FIELDS`).
+
+    Args:
+        wave: 1-D waveform of the response (for prosody).
+        sr: Sample rate of ``wave`` in Hz.
+        segments: Aligned words in order (``NaN`` times for unaligned words).
+        mono_posteriors: ``(n_words,)`` monolingual-model posteriors, or ``None`` (-> ``NaN``).
+        multi_posteriors: ``(n_words,)`` multilingual-model posteriors, or ``None`` (-> ``NaN``).
+        lm_scores: ``(n_words,)`` LM log10 probabilities, or ``None`` (-> ``NaN``).
+        asr_confidence: ``(n_words,)`` ASR confidences, or ``None`` (-> ``NaN``).
+
+    Returns:
+        Float32 array ``(n_words, len(DELIVERY_FIELDS))``; unaligned words have ``NaN`` timing and
+        prosody columns.
+
+    Raises:
+        ValueError: When a per-word array does not have one value per segment.
+        ProsodyError: When Praat cannot analyse the wave.
+    """
+    n = len(segments)
+    starts = np.array([s.start for s in segments], dtype=np.float64)
+    ends = np.array([s.end for s in segments], dtype=np.float64)
+    duration = ends - starts
+    silence = np.full(n, np.nan, dtype=np.float64)
+    aligned = [k for k in range(n) if math.isfinite(starts[k]) and math.isfinite(ends[k])]
+    for j, k in enumerate(aligned):
+        silence[k] = max(0.0, starts[aligned[j + 1]] - ends[k]) if j + 1 < len(aligned) else 0.0
+    columns = [
+        duration[:, None],
+        silence[:, None],
+        word_prosody(wave, sr, segments).astype(np.float64),
+        _optional_column(mono_posteriors, n, "mono_posteriors")[:, None],
+        _optional_column(multi_posteriors, n, "multi_posteriors")[:, None],
+        _optional_column(lm_scores, n, "lm_scores")[:, None],
+        _optional_column(asr_confidence, n, "asr_confidence")[:, None],
+    ]
+    return np.concatenate(columns, axis=1).astype(np.float32).reshape(n, len(DELIVERY_FIELDS))
+
+
+def fit_normalizer(
+    feature_arrays: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-field mean and standard deviation over all words of all responses, ignoring ``NaN``.
+
+    Call it on the **train split only** (the pipeline does) and apply the result to every split
+    with :func:`apply_normalizer`.
+
+    Args:
+        feature_arrays: Arrays ``(n_words_i, F)`` (responses with 0 words are fine).
+
+    Returns:
+        ``(mean, std)``, float32 arrays ``(F,)``; ``std`` is floored at ``1e-6``. A field with no
+        finite value gets mean 0 and std 1.
+
+    Raises:
+        ValueError: When there is no array, the widths differ, or there is no word at all.
+
+    Example:
+        >>> mean, std = fit_normalizer([np.array([[1.0, np.nan], [3.0, np.nan]])])
+        >>> mean.tolist(), std.tolist()
+        ([2.0, 0.0], [1.0, 1.0])
+    """
+    if not feature_arrays:
+        raise ValueError("fit_normalizer: no feature arrays given")
+    widths = {np.asarray(a).shape[-1] for a in feature_arrays}
+    if len(widths) != 1:
+        raise ValueError(f"fit_normalizer: feature arrays have different widths {sorted(widths)}")
+    width = widths.pop()
+    stacked = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1, width) for a in feature_arrays])
+    if stacked.shape[0] == 0:
+        raise ValueError("fit_normalizer: the feature arrays contain no word")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        mean = np.nanmean(stacked, axis=0)
+        std = np.nanstd(stacked, axis=0)
+    empty = ~np.isfinite(mean)
+    mean[empty] = 0.0
+    std[empty] = 1.0
+    std = np.maximum(np.nan_to_num(std, nan=1.0), 1e-6)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def apply_normalizer(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Standardise features with train statistics and replace missing values (``NaN``) by 0.
+
+    Args:
+        features: ``(n_words, F)`` raw features.
+        mean: ``(F,)`` from :func:`fit_normalizer`.
+        std: ``(F,)`` from :func:`fit_normalizer`.
+
+    Returns:
+        Float32 ``(n_words, F)``, finite.
+    """
+    out = (np.asarray(features, dtype=np.float64) - mean) / std
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+class DeliveryExtractor:
+    """Compute :class:`DeliveryResult` for a list of responses.
+
+    Args:
+        mono: Monolingual CTC model, used for alignment and ``mono_posterior``.
+        multi: Multilingual CTC model, used for the ASR transcript (when none is given),
+            ``multi_posterior`` and ``asr_confidence``; ``None`` uses ``mono`` for ASR and leaves
+            ``multi_posterior`` ``NaN``.
+        lm: Any object with ``word_scores(words) -> (n_words,)`` log10 probabilities
+            (``KenlmScorer``), or ``None`` (``lm_log10_prob`` is ``NaN``).
+
+    Example:
+        >>> extractor = DeliveryExtractor(CtcModel("/models/wav2vec2-en"), CtcModel("/models/xlsr"))  # doctest: +SKIP
+        >>> results = extractor.extract([wave], [None])  # doctest: +SKIP
+        >>> results[0].features.shape  # doctest: +SKIP
+        (7, 16)
+    """
+
+    def __init__(
+        self,
+        mono: CtcModel,
+        multi: CtcModel | None = None,
+        lm: WordScorer | None = None,
+    ) -> None:
+        self.mono = mono
+        self.multi = multi
+        self.lm = lm
+
+    @property
+    def asr_model(self) -> CtcModel:
+        """The model whose greedy transcript is used when none is given (multi, else mono)."""
+        return self.multi if self.multi is not None else self.mono
+
+    @staticmethod
+    def _log_probs_safe(model: CtcModel, waves: dict[int, np.ndarray], sr: int) -> dict[int, np.ndarray | str]:
+        """Log posteriors per response index; a failing response maps to its error message."""
+        from .audio import to_mono_16k
+
+        if not waves:
+            return {}
+        keys = list(waves)
+        arrays = [waves[k] for k in keys]
+        if sr != model.sampling_rate:
+            arrays = [to_mono_16k(a, sr, target_sr=model.sampling_rate, min_duration=0.0) for a in arrays]
+        try:
+            return dict(zip(keys, model.log_probs(arrays)))
+        except Exception as exc:  # noqa: BLE001 - fall back to one response at a time
+            logger.warning(
+                "%s: batched forward failed (%s); retrying one response at a time",
+                model,
+                exc,
+            )
+        out: dict[int, np.ndarray | str] = {}
+        for key, arr in zip(keys, arrays):
+            try:
+                out[key] = model.log_probs([arr])[0]
+            except Exception as exc:  # noqa: BLE001 - reported as the response's problem
+                out[key] = f"CTC forward failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+        return out
+
+    def _one(
+        self,
+        wave: np.ndarray,
+        sr: int,
+        transcript: str | None,
+        lp_mono: np.ndarray,
+        lp_multi: np.ndarray | None,
+    ) -> DeliveryResult:
+        """Delivery features of one valid response (raises on a problem)."""
+        if lp_mono.shape[0] == 0:
+            raise AlignmentError("audio too short (0 CTC frames)")
+        lp_asr = lp_multi if self.multi is not None else lp_mono
+        confidence: np.ndarray | None = None
+        if transcript is None:
+            transcription = greedy_transcribe(lp_asr, self.asr_model)
+            text, words, confidence = (
+                transcription.text,
+                transcription.words,
+                transcription.word_confidence,
+            )
+            if not words:
+                raise AlignmentError("empty transcript (the ASR model recognised no word)")
+        else:
+            words = transcript.split()
+            text = " ".join(words)
+            if not words:
+                raise AlignmentError("empty transcript")
+        segments = align_words(lp_mono, words, self.mono)
+        if not any(s.aligned for s in segments):
+            raise AlignmentError("no word could be aligned (no character in the model vocabulary)")
+        if confidence is None:
+            confidence = segment_confidence(lp_asr, segments, self.asr_model)
+        mono_post = word_posteriors(lp_mono, segments, words, self.mono)
+        multi_post = word_posteriors(lp_multi, segments, words, self.multi) if self.multi is not None else None
+        lm_scores = np.asarray(self.lm.word_scores(list(words))) if self.lm is not None else None
+        features = compute_delivery_features(wave, sr, segments, mono_post, multi_post, lm_scores, confidence)
+        return DeliveryResult(list(words), segments, features, text, None)
+
+    def extract(
+        self,
+        waves: Sequence[np.ndarray],
+        transcripts: Sequence[str | None],
+        sampling_rate: int | None = None,
+    ) -> list[DeliveryResult]:
+        """Delivery features of several responses; one bad response never stops the others.
+
+        Args:
+            waves: 1-D waveforms.
+            transcripts: One transcript per wave, or ``None`` to use the greedy transcript of the
+                multilingual model (the monolingual one when ``multi`` is ``None``).
+            sampling_rate: Rate of ``waves`` in Hz; defaults to the monolingual model's. Waves are
+                resampled for a model with another rate; prosody uses the waves as given.
+
+        Returns:
+            One :class:`DeliveryResult` per response, in order. A response that fails (empty or
+            too-short wave, empty transcript, transcript longer than the audio, ...) has
+            ``problem`` set, no words and a ``(0, len(DELIVERY_FIELDS))`` feature array.
+
+        Raises:
+            ValueError: When ``waves`` and ``transcripts`` differ in length.
+        """
+        if len(waves) != len(transcripts):
+            raise ValueError(f"DeliveryExtractor.extract: {len(waves)} waves for {len(transcripts)} transcripts")
+        sr = int(sampling_rate or self.mono.sampling_rate)
+        problems: dict[int, str] = {}
+        valid: dict[int, np.ndarray] = {}
+        for i, wave in enumerate(waves):
+            arr = np.asarray(wave, dtype=np.float32)
+            if arr.ndim != 1:
+                problems[i] = f"expected a 1-D wave, got shape {arr.shape}"
+            elif arr.size == 0:
+                problems[i] = "empty wave (0 samples)"
+            elif not np.isfinite(arr).all():
+                problems[i] = "wave contains non-finite samples"
+            else:
+                valid[i] = arr
+        lp_mono = self._log_probs_safe(self.mono, valid, sr)
+        lp_multi = self._log_probs_safe(self.multi, valid, sr) if self.multi is not None else {}
+        results: list[DeliveryResult] = []
+        empty = np.zeros((0, len(DELIVERY_FIELDS)), dtype=np.float32)
+        for i in tqdm(
+            range(len(waves)),
+            desc="delivery features",
+            unit="resp",
+            disable=len(waves) < 2,
+            leave=False,
+        ):
+            given = transcripts[i]
+            if i not in problems:
+                mono_i, multi_i = lp_mono.get(i), lp_multi.get(i)
+                failed = next((x for x in (mono_i, multi_i) if isinstance(x, str)), None)
+                if failed is not None:
+                    problems[i] = failed
+                else:
+                    try:
+                        results.append(self._one(valid[i], sr, given, mono_i, multi_i))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - one bad response must not stop the batch
+                        problems[i] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            logger.warning("response %d: no delivery features: %s", i, problems[i])
+            results.append(DeliveryResult([], [], empty.copy(), given or "", problems[i]))
+        return results
+
+
+__all__ = [
+    "DELIVERY_FIELDS",
+    "DELIVERY_FIELD_DESCRIPTIONS",
+    "DeliveryExtractor",
+    "DeliveryResult",
+    "WordScorer",
+    "apply_normalizer",
+    "compute_delivery_features",
+    "fit_normalizer",
+]
