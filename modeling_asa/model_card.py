@@ -1,0 +1,122 @@
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""Model cards for trained ASA scorers: a README.md with Hub metadata, settings, feature encoders and results."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "model_card.md"
+METRIC_COLUMNS = ("accuracy", "macro_f1", "qwk", "adjacent_accuracy", "mae", "pearson")
+
+
+def _results_table(results: dict[str, dict[str, float]]) -> str:
+    if not results:
+        return "No evaluation was run."
+    header = "| split | " + " | ".join(METRIC_COLUMNS) + " |"
+    rule = "|---" * (len(METRIC_COLUMNS) + 1) + "|"
+    rows = [
+        f"| {split} | " + " | ".join(f"{metrics.get(name, float('nan')):.3f}" for name in METRIC_COLUMNS) + " |"
+        for split, metrics in results.items()
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def _model_index(model_name: str, results: dict[str, dict[str, float]], dataset_name: str) -> str:
+    if not results:
+        return ""
+    lines = ["model-index:", f"- name: {model_name}", "  results:"]
+    for split, metrics in results.items():
+        lines += [
+            "  - task:",
+            "      type: audio-classification",
+            "      name: Automatic speech assessment",
+            "    dataset:",
+            f"      name: {dataset_name}",
+            f"      type: {dataset_name}",
+            f"      split: {split}",
+            "    metrics:",
+        ]
+        for name in ("accuracy", "macro_f1", "qwk"):
+            if name in metrics:
+                lines += [f"    - type: {name}", f"      value: {metrics[name]:.4f}"]
+    return "\n".join(lines)
+
+
+def render_model_card(
+    config: Any,
+    results: dict[str, dict[str, float]] | None = None,
+    features_metadata: dict[str, Any] | None = None,
+    training_args: Any = None,
+    num_train: int | None = None,
+    model_name: str = "asa-hybrid",
+    license: str = "apache-2.0",
+) -> str:
+    """Fill the model-card template.
+
+    Args:
+        config: the model's `AsaHybridConfig`.
+        results: split -> metric name -> value (as returned by ``compute_ordinal_metrics``).
+        features_metadata: ``features_metadata.json`` of the training features (data description, corpus name).
+        training_args: the `TrainingArguments` used.
+        num_train: number of training rows.
+        model_name: title of the card.
+        license: license id for the Hub metadata.
+
+    Returns:
+        The card as Markdown with YAML front matter.
+    """
+    results = results or {}
+    meta = features_metadata or {}
+    corpus = meta.get("corpus_name") or meta.get("source") or "unknown"
+    description = meta.get("description") or f"Features from `{corpus}`."
+    args = training_args
+    fields = {
+        "license": license,
+        "model_index": _model_index(model_name, results, str(corpus).replace(" ", "_")),
+        "model_name": model_name,
+        "num_labels": config.num_labels,
+        "class_names": ", ".join(str(config.id2label[i]) for i in range(config.num_labels)),
+        "branches": ", ".join(config.branches),
+        "loss": config.loss if config.loss == "ce" else f"lmcl (s={config.lmcl_scale}, m={config.lmcl_margin})",
+        "regularizer": config.regularizer
+        if config.regularizer == "none"
+        else f"{config.regularizer} (lambda={config.ranksim_lambda}, gamma={config.ranksim_gamma})",
+        "hidden_size": config.hidden_size,
+        "head_hidden_size": config.head_hidden_size,
+        "num_hidden_layers": config.num_hidden_layers,
+        "num_attention_heads": config.num_attention_heads,
+        "acoustic_encoder": config.acoustic_encoder,
+        "context_encoder": config.context_encoder,
+        "ctc_model": config.ctc_model,
+        "asr_model": config.asr_model,
+        "spacy_model": config.spacy_model,
+        "language_model": config.language_model,
+        "data_description": description,
+        "num_train": num_train if num_train is not None else "unknown",
+        "optimizer": "RAdam" if getattr(args, "use_radam", False) else getattr(args, "optim", "unknown"),
+        "learning_rate": getattr(args, "learning_rate", "unknown"),
+        "weight_decay": getattr(args, "weight_decay", "unknown"),
+        "batch_size": getattr(args, "per_device_train_batch_size", "unknown"),
+        "epochs": getattr(args, "num_train_epochs", "unknown"),
+        "seed": getattr(args, "seed", "unknown"),
+        "eval_split": meta.get("eval_split", "dev"),
+        "metric_for_best_model": getattr(args, "metric_for_best_model", None) or "loss",
+        "results_table": _results_table(results),
+    }
+    return TEMPLATE_PATH.read_text().format(**fields)
+
+
+def write_model_card(output_dir: str | Path, config: Any, **kwargs: Any) -> Path:
+    """Render the card (see :func:`render_model_card`) into ``output_dir/README.md``; returns its path."""
+    path = Path(output_dir) / "README.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_model_card(config, **kwargs))
+    logger.info("Wrote model card %s", path)
+    return path
+
+
+__all__ = ["TEMPLATE_PATH", "render_model_card", "write_model_card"]

@@ -1,0 +1,257 @@
+#!/usr/bin/env python
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""Train the hybrid ASA scorer (Wu & Chen, Interspeech 2024) on a features folder written by ``asa-prepare``.
+
+Examples::
+
+    # built-in default: a generated imbalanced 5-class feature set (no downloads, about a minute on 2 CPU cores)
+    python train_asa.py --output_dir outputs/demo
+
+    # a real corpus, after `asa-prepare CORPUS --output features/`
+    accelerate launch train_asa.py --features_dir features/ --output_dir outputs/run1 \\
+        --loss ce --regularizer w_ranksim --num_train_epochs 30
+
+    # all arguments from a JSON file
+    python train_asa.py args.json
+
+The script trains with `AsaTrainer` (main loss + gamma * regulariser, RAdam), chooses the checkpoint on the dev
+split, evaluates every test split, and writes the model (with its remote code), metrics and a model card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import numpy as np
+import transformers
+from transformers import HfArgumentParser, set_seed
+
+from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
+from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator
+from modeling_asa.features.store import FeatureSet, config_kwargs_from_metadata, load_features
+from modeling_asa.metrics import compute_ordinal_metrics, make_compute_metrics
+from modeling_asa.model_card import write_model_card
+from modeling_asa.synthetic import make_synthetic_features
+from modeling_asa.trainer import AsaTrainer, AsaTrainingArguments
+
+logger = logging.getLogger("train_asa")
+
+
+@dataclass
+class ModelArguments:
+    """Which model to train: architecture, loss and regulariser (defaults: the paper's)."""
+
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Start from this checkpoint (Hub id or folder) instead of a new model."}
+    )
+    branches: str = field(
+        default="content,delivery,language_use",
+        metadata={"help": "Comma-separated enabled branches (any of content, delivery, language_use)."},
+    )
+    loss: str = field(default="ce", metadata={"help": "Main loss: ce or lmcl."})
+    regularizer: str = field(default="w_ranksim", metadata={"help": "none, w_ranksim or ranksim."})
+    ranksim_lambda: float = field(default=2.0, metadata={"help": "Blackbox rank interpolation lambda."})
+    ranksim_gamma: float = field(default=1.5, metadata={"help": "Weight gamma of the regulariser."})
+    lmcl_scale: float = field(default=1.96, metadata={"help": "LMCL scale s."})
+    lmcl_margin: float = field(default=0.15, metadata={"help": "LMCL margin m."})
+    hidden_size: int = field(default=512, metadata={"help": "Branch encoder width H."})
+    head_hidden_size: int = field(default=64, metadata={"help": "MLP width H^o."})
+    num_hidden_layers: int = field(default=2, metadata={"help": "Transformer layers per branch."})
+    num_attention_heads: int = field(default=8, metadata={"help": "Attention heads per layer."})
+    intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size per layer."})
+    hidden_dropout_prob: float = field(default=0.1, metadata={"help": "Dropout."})
+    acoustic_downsample: int = field(default=1, metadata={"help": "Average-pool acoustic frames by this factor."})
+
+
+@dataclass
+class DataArguments:
+    """Which features to train on."""
+
+    features_dir: str | None = field(
+        default=None,
+        metadata={"help": "Features folder from asa-prepare. Omit to train on the built-in generated feature set."},
+    )
+    train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    eval_split: str = field(default="dev", metadata={"help": "Split for model selection (never a test split)."})
+    test_splits: str = field(
+        default="test_known,test_unknown,test",
+        metadata={"help": "Comma-separated splits to report at the end (missing ones are skipped)."},
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Truncate the train split (debugging)."})
+    synthetic_examples: int = field(default=800, metadata={"help": "Rows of the built-in generated feature set."})
+
+
+def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AsaTrainingArguments]:
+    parser = HfArgumentParser((ModelArguments, DataArguments, AsaTrainingArguments))
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+    defaults = {
+        "--output_dir": "outputs/asa",
+        "--eval_strategy": "epoch",
+        "--save_strategy": "epoch",
+        "--logging_strategy": "epoch",
+        "--load_best_model_at_end": "true",
+        "--metric_for_best_model": "qwk",
+        "--save_total_limit": "2",
+        "--num_train_epochs": "20",
+        "--per_device_train_batch_size": "16",
+        "--per_device_eval_batch_size": "32",
+        "--report_to": "none",
+        "--remove_unused_columns": "false",
+    }
+    given = {a.split("=")[0] for a in argv if a.startswith("--")}
+    if "--features_dir" not in given:
+        # The built-in demo: a small model on generated features, so that it trains in about a minute on 2 cores.
+        defaults.update(
+            {
+                "--output_dir": "outputs/demo",
+                "--hidden_size": "64",
+                "--intermediate_size": "128",
+                "--num_attention_heads": "4",
+                "--num_hidden_layers": "1",
+                "--num_train_epochs": "12",
+                "--learning_rate": "1e-3",
+            }
+        )
+    extra = [item for key, value in defaults.items() if key not in given for item in (key, value)]
+    return parser.parse_args_into_dataclasses(args=extra + argv)
+
+
+def setup_logging(training_args: AsaTrainingArguments) -> None:
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    level = training_args.get_process_log_level()
+    logger.setLevel(level)
+    logging.getLogger("modeling_asa").setLevel(level)
+    datasets.utils.logging.set_verbosity(level)
+    transformers.utils.logging.set_verbosity(level)
+    transformers.utils.logging.enable_default_handler()
+    transformers.utils.logging.enable_explicit_format()
+
+
+def builtin_feature_set(num_examples: int, seed: int) -> FeatureSet:
+    """The main job's built-in default: generated features with a known ordinal structure (no downloads)."""
+    dataset, questions = make_synthetic_features(num_examples=num_examples, seed=seed)
+    metadata = {
+        "source": "modeling_asa.synthetic.make_synthetic_features",
+        "dims": {
+            "acoustic_feature_size": 32,
+            "question_feature_size": 16,
+            "delivery_feature_size": 16,
+            "language_use_feature_size": 24,
+        },
+        "id2label": {str(i): str(i + 1) for i in range(5)},
+        "encoders": {},
+    }
+    return FeatureSet(dataset=dataset, question_features=questions, metadata=metadata)
+
+
+def check_columns(feature_set: FeatureSet, branches: list[str], splits: list[str]) -> None:
+    """Fail early, naming the valid columns and splits, when the features do not fit the requested model."""
+    available = list(feature_set.dataset)
+    for split in splits:
+        if split not in feature_set.dataset:
+            raise ValueError(f"split {split!r} not found in the features; available splits: {available}")
+        columns = feature_set.dataset[split].column_names
+        needed = ["label"] + [n for b in branches for n in SEQUENCE_INPUTS[b] if n != "question_features"]
+        if "content" in branches:
+            needed.append("question_id")
+        missing = [n for n in needed if n not in columns]
+        if missing:
+            raise ValueError(
+                f"split {split!r} lacks columns {missing} needed by branches {branches}; "
+                f"its columns are {columns}"
+            )
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    model_args, data_args, training_args = parse_args(sys.argv[1:] if argv is None else argv)
+    setup_logging(training_args)
+    logger.info("Training arguments: %s", training_args.to_json_string())
+    set_seed(training_args.seed)
+
+    if data_args.features_dir:
+        feature_set = load_features(data_args.features_dir)
+        logger.info("Loaded features from %s: %s", data_args.features_dir, dict(feature_set.dataset.num_rows))
+    else:
+        logger.info("No --features_dir given: training on the built-in generated feature set.")
+        feature_set = builtin_feature_set(data_args.synthetic_examples, training_args.seed)
+
+    branches = [b.strip() for b in model_args.branches.split(",") if b.strip()]
+    test_splits = [s for s in data_args.test_splits.split(",") if s and s in feature_set.dataset]
+    check_columns(feature_set, branches, [data_args.train_split, data_args.eval_split])
+    if data_args.eval_split.startswith("test"):
+        raise ValueError(f"--eval_split {data_args.eval_split!r} is a test split; choose settings on a dev split")
+
+    train_dataset = feature_set.dataset[data_args.train_split]
+    if data_args.max_train_samples is not None:
+        train_dataset = train_dataset.select(range(min(data_args.max_train_samples, len(train_dataset))))
+    eval_dataset = feature_set.dataset[data_args.eval_split]
+
+    if model_args.model_name_or_path:
+        model = AsaHybridForOrdinalClassification.from_pretrained(model_args.model_name_or_path)
+    else:
+        config_kwargs = config_kwargs_from_metadata(feature_set.metadata)
+        config_kwargs.update(
+            {k: v for k, v in vars(model_args).items() if k not in ("model_name_or_path", "branches")},
+            branches=branches,
+        )
+        model = AsaHybridForOrdinalClassification(AsaHybridConfig(**config_kwargs))
+    num_labels = model.config.num_labels
+    labels = np.asarray(train_dataset["label"])
+    logger.info("Train label counts: %s", np.bincount(labels, minlength=num_labels).tolist())
+
+    collator = AsaDataCollator(question_features=feature_set.question_features, branches=branches)
+    trainer = AsaTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=collator,
+        compute_metrics=make_compute_metrics(num_labels),
+    )
+    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model()
+    trainer.log_metrics("train", train_result.metrics)
+    trainer.save_metrics("train", train_result.metrics)
+
+    results: dict[str, dict[str, float]] = {}
+    for split in [data_args.eval_split, *test_splits]:
+        if split in results:
+            continue
+        prediction = trainer.predict(feature_set.dataset[split], metric_key_prefix=split)
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        metrics = compute_ordinal_metrics(logits.argmax(-1), prediction.label_ids, num_classes=num_labels)
+        results[split] = {k: float(v) for k, v in metrics.items()}
+        trainer.log_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
+        trainer.save_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
+
+    if trainer.is_world_process_zero():
+        Path(training_args.output_dir, "asa_results.json").write_text(json.dumps(results, indent=2))
+        write_model_card(
+            training_args.output_dir,
+            config=model.config,
+            results=results,
+            features_metadata=feature_set.metadata,
+            training_args=training_args,
+            num_train=len(train_dataset),
+        )
+        summary = ", ".join(
+            f"{split}: acc={m['accuracy']:.3f} macroF1={m['macro_f1']:.3f} QWK={m['qwk']:.3f}"
+            for split, m in results.items()
+        )
+        logger.info("Done. %s. Model, metrics and card in %s", summary, training_args.output_dir)
+    return results
+
+
+if __name__ == "__main__":
+    main()
