@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 import torch
 from transformers import (
-    BertConfig,
-    BertModel,
-    BertTokenizer,
-    WhisperConfig,
     WhisperFeatureExtractor,
     WhisperForConditionalGeneration,
-    WhisperModel,
 )
 
 from modeling_asa.features.content import (
@@ -37,37 +32,14 @@ CORPUS = Path("/work/shared/data/speechocean762-train")
 SR = 16000
 
 
-def _tiny_whisper_config(**kwargs) -> WhisperConfig:
-    # init_std 0.2 (not 0.02) so the random encoder output clearly depends on the audio
-    defaults = dict(
-        vocab_size=64,
-        num_mel_bins=80,
-        d_model=16,
-        encoder_layers=2,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_source_positions=1500,
-        max_target_positions=16,
-        pad_token_id=0,
-        bos_token_id=0,
-        eos_token_id=0,
-        decoder_start_token_id=1,
-        init_std=0.2,
-    )
-    defaults.update(kwargs)
-    return WhisperConfig(**defaults)
+from tiny_models import build_tiny_bert, build_tiny_whisper, tiny_whisper_config
+
+_tiny_whisper_config = tiny_whisper_config
 
 
 @pytest.fixture(scope="module")
 def whisper_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tiny_whisper")
-    torch.manual_seed(0)
-    WhisperModel(_tiny_whisper_config()).save_pretrained(out)
-    WhisperFeatureExtractor().save_pretrained(out)
-    return out
+    return build_tiny_whisper(tmp_path_factory.mktemp("tiny_whisper"))
 
 
 @pytest.fixture(scope="module")
@@ -159,26 +131,11 @@ def test_acoustic_rejects_non_whisper_folder(bert_dir):
 
 # ------------------------------------------------------------------------------ QuestionEncoder
 
-WORDS = "what is your name where do you live describe the town how old are ##s ? . favourite food".split()
 
 
 @pytest.fixture(scope="module")
 def bert_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tiny_bert")
-    vocab = out / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n", encoding="utf-8")
-    BertTokenizer.from_pretrained(str(out)).save_pretrained(out)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=5 + len(WORDS),
-        hidden_size=24,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=48,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(out)
-    return out
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
 
 
 @pytest.fixture(scope="module")

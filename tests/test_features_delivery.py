@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("parselmouth")
 pytest.importorskip("ctc_segmentation")
@@ -51,51 +49,7 @@ def speech_like_wave(seconds: float = 2.0, seed: int = 0) -> np.ndarray:
     return wave[: int(seconds * SR)]
 
 
-def build_tiny_ctc(folder, vocab, conv_stride=(5, 8, 8), seed=0) -> str:
-    """Save a tiny random Wav2Vec2ForCTC + Wav2Vec2Processor (character vocabulary) into ``folder``."""
-    from transformers import (
-        Wav2Vec2Config,
-        Wav2Vec2CTCTokenizer,
-        Wav2Vec2FeatureExtractor,
-        Wav2Vec2ForCTC,
-        Wav2Vec2Processor,
-    )
-
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps({tok: i for i, tok in enumerate(vocab)}))
-    tokenizer = Wav2Vec2CTCTokenizer(
-        str(folder / "vocab.json"),
-        unk_token="<unk>",
-        pad_token="<pad>",
-        word_delimiter_token="|",
-    )
-    extractor = Wav2Vec2FeatureExtractor(
-        feature_size=1,
-        sampling_rate=SR,
-        padding_value=0.0,
-        do_normalize=True,
-        return_attention_mask=True,
-    )
-    config = Wav2Vec2Config(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8,) * len(conv_stride),
-        conv_stride=conv_stride,
-        conv_kernel=(10,) + (8,) * (len(conv_stride) - 1),
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        pad_token_id=0,
-        mask_time_prob=0.0,
-    )
-    torch.manual_seed(seed)
-    Wav2Vec2ForCTC(config).eval().save_pretrained(folder)
-    Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
-    return str(folder)
+from tiny_models import build_tiny_ctc
 
 
 @pytest.fixture(scope="module")
