@@ -1,0 +1,55 @@
+"""Smoke tests of train_asa.py: a couple of steps on tiny data, then check what it writes."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import train_asa  # noqa: E402
+
+TINY = [
+    "--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2", "--head_hidden_size", "8",
+    "--num_train_epochs", "1", "--per_device_train_batch_size", "8", "--disable_tqdm", "true", "--use_cpu", "true",
+]  # fmt: skip
+
+
+def test_builtin_default_trains_and_writes_outputs(tmp_path):
+    out = tmp_path / "run"
+    results = train_asa.main([*TINY, "--output_dir", str(out), "--synthetic_examples", "120"])
+    assert set(results) == {"dev", "test"}
+    for split in results.values():
+        assert 0.0 <= split["accuracy"] <= 1.0 and -1.0 <= split["qwk"] <= 1.0
+    for name in ("config.json", "model.safetensors", "modeling_asa.py", "losses.py", "README.md", "asa_results.json"):
+        assert (out / name).exists(), name
+    card = (out / "README.md").read_text()
+    assert "w_ranksim (lambda=2.0, gamma=1.5)" in card and "| dev |" in card
+    saved = json.loads((out / "asa_results.json").read_text())
+    assert {s: m["qwk"] for s, m in saved.items()} == {s: m["qwk"] for s, m in results.items()}
+
+
+def test_column_check_names_valid_columns(tmp_path):
+    from modeling_asa.features.store import FeatureSet
+    from modeling_asa.synthetic import make_synthetic_features
+
+    data, questions = make_synthetic_features(num_examples=30)
+    data = data.remove_columns("delivery_features")
+    feature_set = FeatureSet(dataset=data, question_features=questions, metadata={})
+    with pytest.raises(ValueError, match=r"split 'train' lacks columns \['delivery_features'\] needed by branches"):
+        train_asa.check_columns(feature_set, ["content", "delivery"], ["train"])
+    with pytest.raises(ValueError, match=r"split 'valid' not found in the features; available splits: "):
+        train_asa.check_columns(feature_set, ["content"], ["valid"])
+
+
+def test_eval_split_must_not_be_a_test_split(tmp_path):
+    with pytest.raises(ValueError, match="is a test split; choose settings on a dev split"):
+        train_asa.main([*TINY, "--output_dir", str(tmp_path), "--synthetic_examples", "60", "--eval_split", "test"])
+
+
+def test_help_runs():
+    import subprocess
+
+    result = subprocess.run([sys.executable, "train_asa.py", "--help"], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert result.returncode == 0 and "--features_dir" in result.stdout and "--regularizer" in result.stdout
