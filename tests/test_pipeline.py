@@ -207,3 +207,22 @@ def test_settings_validation():
         PrepareSettings(batch_size=0)
     with pytest.raises(ValueError, match="limit must be >= 1, got 0"):
         PrepareSettings(limit=0)
+
+
+@pytest.mark.slow
+def test_two_processes_share_the_work(tmp_path, models):
+    """Under a distributed launcher (torchrun; `accelerate launch` on GPUs) each process takes its shard."""
+    import subprocess
+    import sys
+
+    corpus = make_corpus(tmp_path / "corpus")
+    output = tmp_path / "features"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "modeling_asa.cli", str(corpus),
+        "--output", str(output), "--acoustic-encoder", models["whisper"], "--context-encoder", models["bert"],
+        "--ctc-model", models["ctc"], "--stages", "content,delivery", "--device", "cpu",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("content: computed 12 responses") == 2, result.stderr[-3000:]
+    assert load_features(output).metadata["split_counts"]
