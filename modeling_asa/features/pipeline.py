@@ -317,7 +317,15 @@ class FeaturePipeline:
             return 0
         started = time.perf_counter()
         bar = tqdm(total=len(todo), desc=f"{stage} [{self.state.process_index}]", unit="resp", disable=None)
-        for batch in _batches(todo, self.settings.batch_size):
+        last_log = started
+        for index, batch in enumerate(_batches(todo, self.settings.batch_size)):
+            if bar.disable and time.perf_counter() - last_log > 60:
+                # No terminal (a background or CI run): log progress once a minute instead of a bar.
+                finished = index * self.settings.batch_size
+                rate = finished / (time.perf_counter() - started)
+                logger.info("%s: %d/%d responses, %.2f resp/s, about %.0f min left", stage, finished, len(todo),
+                            rate, (len(todo) - finished) / max(rate, 1e-9) / 60)  # fmt: skip
+                last_log = time.perf_counter()
             ok, waves, problems = _load_waves(batch)
             results = compute(model, (ok, waves)) if ok else {}
             problems.update({rid: res for rid, res in results.items() if isinstance(res, str)})
