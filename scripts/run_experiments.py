@@ -1,0 +1,106 @@
+#!/usr/bin/env python
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""Resumable experiment grid: losses x regularisers x branch sets, each trained with ``train_asa.py``.
+
+Each run writes ``OUTPUT/<name>/asa_results.json``; a run whose results exist is skipped, so an interrupted grid
+continues where it stopped. The table printed at the end (and written to ``OUTPUT/results.md``) reports the dev split
+used for model selection next to the test splits, as measured.
+
+Example::
+
+    python scripts/run_experiments.py --features_dir ~/.cache/modeling_asa/features/speechocean762 \\
+        --output results/speechocean762 --grid regularizers --seeds 0,1,2 -- --num_train_epochs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+logger = logging.getLogger("run_experiments")
+
+GRIDS = {
+    # the paper's Table 2-style comparison: main loss x regulariser on the full hybrid model
+    "regularizers": [
+        {"loss": loss, "regularizer": reg}
+        for loss in ("ce", "lmcl")
+        for reg in ("none", "ranksim", "w_ranksim")
+    ],
+    # Table 1-style ablation of the branches (CE + W-RankSim)
+    "branches": [
+        {"branches": b, "loss": "ce", "regularizer": "w_ranksim"}
+        for b in ("content", "delivery", "language_use", "content,delivery", "content,delivery,language_use")
+    ],
+}
+
+
+def run_name(setting: dict[str, str], seed: int) -> str:
+    return "_".join(f"{v}".replace(",", "+") for v in setting.values()) + f"_seed{seed}"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--features_dir", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--grid", choices=sorted(GRIDS), default="regularizers")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds")
+    parser.add_argument("train_args", nargs="*", help="extra train_asa.py arguments (after --)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
+    import train_asa
+
+    output = Path(args.output)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    results: dict[str, dict] = {}
+    for setting in GRIDS[args.grid]:
+        for seed in seeds:
+            name = run_name(setting, seed)
+            run_dir = output / name
+            done = run_dir / "asa_results.json"
+            if done.exists():
+                logger.info("%s: done already, skipping", name)
+            else:
+                cli = ["--features_dir", args.features_dir, "--output_dir", str(run_dir), "--seed", str(seed)]
+                cli += [item for k, v in setting.items() for item in (f"--{k}", v)]
+                logger.info("%s: training", name)
+                train_asa.main(cli + list(args.train_args))
+                # keep the final model and metrics, drop the intermediate checkpoints
+                for checkpoint in run_dir.glob("checkpoint-*"):
+                    shutil.rmtree(checkpoint)
+            results[name] = {"setting": setting, "seed": seed, "results": json.loads(done.read_text())}
+    table = summarize(results)
+    (output / "results.md").write_text(table)
+    print(table)
+    return results
+
+
+def summarize(results: dict[str, dict]) -> str:
+    """Mean (and std over seeds) of dev and test metrics per setting, as a Markdown table."""
+    by_setting: dict[str, list[dict]] = {}
+    for entry in results.values():
+        key = ", ".join(f"{k}={v}" for k, v in entry["setting"].items())
+        by_setting.setdefault(key, []).append(entry["results"])
+    splits = sorted({s for runs in by_setting.values() for r in runs for s in r})
+    metrics = ("accuracy", "macro_f1", "qwk")
+    header = "| setting | seeds | " + " | ".join(f"{s} {m}" for s in splits for m in metrics) + " |"
+    lines = [header, "|---" * (2 + len(splits) * len(metrics)) + "|"]
+    for key, runs in by_setting.items():
+        cells = []
+        for split in splits:
+            for metric in metrics:
+                values = np.array([r[split][metric] for r in runs if split in r], dtype=float)
+                cells.append(f"{values.mean():.3f} ± {values.std():.3f}" if len(values) > 1 else f"{values.mean():.3f}")
+        lines.append(f"| {key} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
