@@ -336,6 +336,7 @@ class DeliveryExtractor:
         waves: Sequence[np.ndarray],
         transcripts: Sequence[str | None],
         sampling_rate: int | None = None,
+        multi_log_probs: Sequence[np.ndarray | None] | None = None,
     ) -> list[DeliveryResult]:
         """Delivery features of several responses; one bad response never stops the others.
 
@@ -345,6 +346,9 @@ class DeliveryExtractor:
                 multilingual model (the monolingual one when ``multi`` is ``None``).
             sampling_rate: Rate of ``waves`` in Hz; defaults to the monolingual model's. Waves are
                 resampled for a model with another rate; prosody uses the waves as given.
+            multi_log_probs: Log posteriors of the multilingual model already computed elsewhere (e.g. by
+                its CTC head on cached encoder states, see ``FeaturePipeline``), one per wave; the
+                multilingual model is then not run on the waves. ``None`` entries are computed as usual.
 
         Returns:
             One :class:`DeliveryResult` per response, in order. A response that fails (empty or
@@ -370,7 +374,11 @@ class DeliveryExtractor:
             else:
                 valid[i] = arr
         lp_mono = self._log_probs_safe(self.mono, valid, sr)
-        lp_multi = self._log_probs_safe(self.multi, valid, sr) if self.multi is not None else {}
+        lp_multi: dict[int, np.ndarray | str] = {}
+        if self.multi is not None:
+            given = {i: multi_log_probs[i] for i in valid if multi_log_probs is not None and multi_log_probs[i] is not None}
+            lp_multi = dict(given)
+            lp_multi.update(self._log_probs_safe(self.multi, {i: w for i, w in valid.items() if i not in given}, sr))
         results: list[DeliveryResult] = []
         empty = np.zeros((0, len(DELIVERY_FIELDS)), dtype=np.float32)
         for i in tqdm(

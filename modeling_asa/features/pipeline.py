@@ -233,6 +233,22 @@ def _load_waves(batch: Sequence[Response]) -> tuple[list[Response], list[np.ndar
     return ok, waves, problems
 
 
+def _model_type(name_or_path: str | None) -> str | None:
+    """``model_type`` from a local model folder's config.json (``None`` for a Hub id or no model)."""
+    if name_or_path is None or not (Path(name_or_path) / "config.json").is_file():
+        return None
+    try:
+        return json.loads((Path(name_or_path) / "config.json").read_text()).get("model_type")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return a.shape == b.shape and bool(torch.equal(a, b))
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
@@ -358,10 +374,14 @@ class FeaturePipeline:
             bs = self.settings.batch_size
             mono = CtcModel(self.settings.ctc_model, device=self.device, batch_size=bs)
             multi = CtcModel(self.settings.asr_model, device=self.device, batch_size=bs) if self.settings.asr_model else None
+            self._shared_multi = self._shares_acoustic_encoder(multi)
             # The LM column is filled at assembly (cheap), so changing the LM never re-runs the CTC models.
             return DeliveryExtractor(mono, multi, lm=None)
         responses, waves = batch
-        results = model.extract(waves, [r.transcript for r in responses])
+        multi_log_probs = None
+        if self._shared_multi:
+            multi_log_probs = [self._head_log_probs(model.multi, r, len(w)) for r, w in zip(responses, waves)]
+        results = model.extract(waves, [r.transcript for r in responses], multi_log_probs=multi_log_probs)
         out: dict[str, Any] = {}
         for response, result in zip(responses, results):
             if result.problem:
@@ -375,6 +395,44 @@ class FeaturePipeline:
                 "ends": np.asarray([s.end for s in result.segments], dtype=np.float32),
             }
         return out
+
+    def _shares_acoustic_encoder(self, ctc) -> bool:
+        """Whether a CTC model is a Whisper encoder + CTC head whose encoder is the content stage's encoder.
+
+        Then one Whisper pass serves both: the head reads the cached content states instead of re-running the
+        encoder (the states are stored as float16, so posteriors may differ from a float32 pass in the 3rd digit).
+        """
+        if ctc is None or "content" not in self.settings.stages or _model_type(self.settings.asr_model) != "whisper_ctc":
+            return False
+        model = getattr(ctc, "model", None)
+        encoder, head = getattr(model, "encoder", None), getattr(model, "head", None)
+        if encoder is None or head is None or getattr(model.config, "model_type", None) != "whisper_ctc":
+            return False
+        from .content import AcousticEncoder
+
+        acoustic = AcousticEncoder(self.settings.acoustic_encoder, device="cpu")
+        theirs = acoustic.encoder.state_dict()
+        ours = encoder.state_dict()
+        same = theirs.keys() == ours.keys() and all(
+            torch_equal(ours[k].detach().cpu().float(), theirs[k].float()) for k in ours
+        )
+        logger.info("delivery: %s %s the content stage's Whisper encoder%s", self.settings.asr_model,
+                    "shares" if same else "does not share", ": its head reads the cached states" if same else "")  # fmt: skip
+        return same
+
+    def _head_log_probs(self, ctc, response: Response, n_samples: int):
+        """CTC log posteriors from the cached content states of ``response`` (``None`` if they are missing)."""
+        import torch
+
+        cache = self._caches["content"]
+        if cache.status(response.response_id, response.fingerprint) != "done":
+            return None
+        states = torch.from_numpy(cache.load(response.response_id)["acoustic"].astype(np.float32))
+        frames = int(ctc.model._get_feat_extract_output_lengths(n_samples))
+        states = states[:frames].unsqueeze(0).to(ctc.model.device)
+        with torch.inference_mode():
+            logits = ctc.model.head(states.to(ctc.model.head.output.weight.dtype), torch.tensor([states.shape[1]]))
+        return torch.log_softmax(logits[0].float(), dim=-1).cpu().numpy()
 
     # -- run ---------------------------------------------------------------------------------------------------
 
@@ -417,9 +475,19 @@ class FeaturePipeline:
             "delivery": StageCache(
                 self.output_dir,
                 "delivery",
-                {"ctc_model": _model_identity(s.ctc_model), "asr_model": _model_identity(s.asr_model), "v": 1},
+                {
+                    "ctc_model": _model_identity(s.ctc_model),
+                    "asr_model": _model_identity(s.asr_model),
+                    # a shared Whisper pass reads the content states: they are an input of this stage then
+                    "content_encoder": _model_identity(s.acoustic_encoder)
+                    if "content" in s.stages and _model_type(s.asr_model) == "whisper_ctc"
+                    else None,
+                    "v": 1,
+                },
             ),
         }
+        self._caches = caches
+        self._shared_multi = False
         if "content" in s.stages:
             report.computed["content"] = self._run_stage("content", caches["content"], responses, self._content)
         if "delivery" in s.stages or "language_use" in s.stages:
