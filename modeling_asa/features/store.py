@@ -32,6 +32,8 @@ DATASET_DIR = "dataset"
 QUESTIONS_DIR = "questions"
 FORMAT_VERSION = 1
 
+#: Per-response feature columns (variable-length 2-D arrays).
+ARRAY_COLUMNS = ("acoustic_features", "delivery_features", "language_use_features")
 #: metadata["dims"] key -> AsaHybridConfig argument.
 DIM_KEYS = ("acoustic_feature_size", "question_feature_size", "delivery_feature_size", "language_use_feature_size")
 
@@ -99,6 +101,10 @@ def load_features(features_dir: str | Path) -> FeatureSet:
     dataset = load_from_disk(str(features_dir / DATASET_DIR))
     if not isinstance(dataset, DatasetDict):
         raise FeaturesError(f"{features_dir / DATASET_DIR}: expected a DatasetDict with named splits")
+    for split in dataset.values():
+        # Feature arrays come back as numpy arrays rather than nested Python lists (much faster to batch).
+        arrays = [c for c in ARRAY_COLUMNS if c in split.column_names]
+        split.set_format("numpy", columns=arrays, output_all_columns=True)
     questions = load_from_disk(str(features_dir / QUESTIONS_DIR)).with_format("numpy")
     question_features = {
         str(qid): np.asarray(feats, dtype=np.float32)
