@@ -8,6 +8,7 @@ kenlm, Praat) live in :mod:`modeling_asa.features` and are imported only when us
 
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
+from . import ctc as _ctc  # noqa: F401  (registers the whisper_ctc aligners with AutoModelForCTC)
 from .configuration_asa import AsaHybridConfig
 from .losses import blackbox_rank, cross_entropy_loss, lmcl_logits, lmcl_loss, ranksim_loss, w_ranksim_loss
 from .modeling_asa import (

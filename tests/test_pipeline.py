@@ -226,3 +226,35 @@ def test_two_processes_share_the_work(tmp_path, models):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr.count("content: computed 12 responses") == 2, result.stderr[-3000:]
     assert load_features(output).metadata["split_counts"]
+
+
+def test_whisper_ctc_head_reuses_the_content_states(tmp_path, models):
+    """A Whisper-encoder CTC model with the content stage's encoder reads the cached states (one Whisper pass)."""
+    import torch
+
+    from modeling_asa.ctc import WhisperEncoderForCTC, build_ctc_processor
+
+    folder = tmp_path / "aligner"
+    torch.manual_seed(0)
+    aligner = WhisperEncoderForCTC.from_whisper(models["whisper"], head_type="linear")
+    aligner.save_pretrained(folder)
+    processor = build_ctc_processor()
+    processor.save_pretrained(folder)
+    processor.feature_extractor.save_pretrained(folder)
+    corpus = make_corpus(tmp_path / "corpus")
+    shared = FeaturePipeline(
+        corpus, tmp_path / "shared", settings(models, asr_model=str(folder), stages=("content", "delivery"))
+    )
+    shared.run()
+    assert shared._shared_multi
+    alone = FeaturePipeline(corpus, tmp_path / "alone", settings(models, asr_model=str(folder), stages=("delivery",)))
+    alone.run()
+    assert not alone._shared_multi
+    column = DELIVERY_FIELDS.index("multi_posterior")
+    a, b = load_features(tmp_path / "shared").dataset, load_features(tmp_path / "alone").dataset
+    got = {r["response_id"]: r["delivery_features"][:, column] for split in a.values() for r in split}
+    want = {r["response_id"]: r["delivery_features"][:, column] for split in b.values() for r in split}
+    assert got.keys() == want.keys()
+    for rid in got:
+        # the cached states are float16: posteriors agree to about 1e-2
+        np.testing.assert_allclose(got[rid], want[rid], atol=2e-2, err_msg=rid)

@@ -665,11 +665,15 @@ class FeaturePipeline:
 
         from datasets import Dataset as _Dataset
 
-        questions_ds = _Dataset.from_dict(
-            {"question_id": list(question_states), "question_features": [v.astype(np.float16) for v in question_states.values()]}
-        )
         tmp_questions = self.output_dir / f"{QUESTIONS_DIR}.tmp"
-        questions_ds.save_to_disk(str(tmp_questions))
+        if question_states:  # (the content stage is off otherwise: no questions folder)
+            questions_ds = _Dataset.from_dict(
+                {
+                    "question_id": list(question_states),
+                    "question_features": [v.astype(np.float16) for v in question_states.values()],
+                }
+            )
+            questions_ds.save_to_disk(str(tmp_questions))
 
         metadata: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
@@ -723,7 +727,8 @@ class FeaturePipeline:
         for tmp, final in ((tmp_dataset, self.output_dir / DATASET_DIR), (tmp_questions, self.output_dir / QUESTIONS_DIR)):
             if final.exists():
                 shutil.rmtree(final)
-            os.replace(tmp, final)
+            if tmp.exists():
+                os.replace(tmp, final)
         self._write_problems(problems)
         meta_path = self.output_dir / FEATURES_METADATA
         meta_path.write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str))

@@ -95,7 +95,8 @@ def load_features(features_dir: str | Path) -> FeatureSet:
         raise FeaturesError(
             f"{meta_path}: format_version {metadata.get('format_version')!r} is not the supported {FORMAT_VERSION}"
         )
-    for sub in (DATASET_DIR, QUESTIONS_DIR):
+    needs_questions = metadata.get("stages", {}).get("content", True)
+    for sub in (DATASET_DIR, QUESTIONS_DIR) if needs_questions else (DATASET_DIR,):
         if not (features_dir / sub).is_dir():
             raise FeaturesError(f"{features_dir}: missing the {sub}/ folder; re-run asa-prepare")
     dataset = load_from_disk(str(features_dir / DATASET_DIR))
@@ -105,11 +106,13 @@ def load_features(features_dir: str | Path) -> FeatureSet:
         # Feature arrays come back as numpy arrays rather than nested Python lists (much faster to batch).
         arrays = [c for c in ARRAY_COLUMNS if c in split.column_names]
         split.set_format("numpy", columns=arrays, output_all_columns=True)
-    questions = load_from_disk(str(features_dir / QUESTIONS_DIR)).with_format("numpy")
-    question_features = {
-        str(qid): np.asarray(feats, dtype=np.float32)
-        for qid, feats in zip(questions["question_id"], questions["question_features"])
-    }
+    question_features = {}
+    if needs_questions:
+        questions = load_from_disk(str(features_dir / QUESTIONS_DIR)).with_format("numpy")
+        question_features = {
+            str(qid): np.asarray(feats, dtype=np.float32)
+            for qid, feats in zip(questions["question_id"], questions["question_features"])
+        }
     return FeatureSet(dataset=dataset, question_features=question_features, metadata=metadata, path=features_dir)
 
 
