@@ -383,6 +383,7 @@ class CtcModel:
         self.sampling_rate = int(getattr(feature_extractor, "sampling_rate", 16000))
         self._frame_duration = float(frame_duration) if frame_duration else self._compute_frame_duration()
         self._min_samples = self._compute_min_samples()
+        self._window_samples = self._compute_window_samples()
         logger.info(
             "Loaded CTC model %s: %d tokens, blank=%r, delimiter=%r, %.4f s/frame, device=%s",
             name,
@@ -451,6 +452,25 @@ class CtcModel:
         ok = torch.nonzero(frames >= 1)
         return int(ok[0, 0]) + 1 if ok.numel() else 1
 
+    def _compute_window_samples(self) -> int | None:
+        """Samples per window of a fixed-window feature extractor (Whisper: 480000), ``None`` for others.
+
+        Such extractors truncate longer input, so :meth:`log_probs` cuts long waves into windows. The
+        window is used only when it is a whole number of output frames, so windows join frame-exactly.
+        """
+        window = getattr(self.feature_extractor, "n_samples", None)
+        if not isinstance(window, int) or window <= 0:
+            return None
+        frames = window / (self.sampling_rate * self._frame_duration)
+        if abs(frames - round(frames)) > 1e-6:
+            logger.warning(
+                "%s: feature window of %d samples is not a whole number of frames; long waves are truncated",
+                self.name_or_path,
+                window,
+            )
+            return None
+        return window
+
     def _probe_frames(self, n_samples: int) -> int:
         """Number of output frames for ``n_samples`` of silence."""
         with torch.inference_mode():
@@ -460,8 +480,13 @@ class CtcModel:
     # -- inference --------------------------------------------------------------------------
 
     def _prepare(self, waves: list[np.ndarray]) -> dict[str, torch.Tensor]:
-        """Feature-extract a batch (padded, with an attention mask when the extractor returns one)."""
-        batch = self.feature_extractor(waves, sampling_rate=self.sampling_rate, padding=True, return_tensors="pt")
+        """Feature-extract a batch (padded, with an attention mask when the extractor returns one).
+
+        Fixed-window extractors (Whisper) pad every wave to their window, with zeros, as the model was
+        trained; padding to the longest wave would compute the end of that wave differently.
+        """
+        padding = "max_length" if getattr(self, "_window_samples", None) else True
+        batch = self.feature_extractor(waves, sampling_rate=self.sampling_rate, padding=padding, return_tensors="pt")
         inputs = {}
         for key, value in batch.items():
             if not isinstance(value, torch.Tensor):
@@ -489,7 +514,10 @@ class CtcModel:
         attention mask (wav2vec2-base style, group-norm models) padding slightly changes the
         output of shorter waves in a batch; ``batch_size=1`` avoids it.
 
-        Waves too short for the model's convolutions give a ``(0, V)`` array.
+        Waves too short for the model's convolutions give a ``(0, V)`` array. With a fixed-window
+        feature extractor (one with ``n_samples``, e.g. ``WhisperFeatureExtractor``: 30 s), longer
+        waves are cut into windows of ``n_samples`` samples, each run on its own, and their log
+        posteriors concatenated (the window must be a whole number of frames).
 
         Args:
             waves: 1-D float waveforms at :attr:`sampling_rate`.
@@ -511,6 +539,15 @@ class CtcModel:
             if arr.ndim != 1 or arr.size == 0:
                 raise ValueError(f"{self.name_or_path}: wave {i} must be a non-empty 1-D array, got shape {arr.shape}")
             arrays.append(arr)
+        waves_in = arrays
+        owners = list(range(len(arrays)))
+        window = self._window_samples
+        if window:
+            arrays, owners = [], []
+            for i, arr in enumerate(waves_in):
+                for start in range(0, arr.shape[0], window):
+                    arrays.append(arr[start : start + window])
+                    owners.append(i)
         order = sorted(range(len(arrays)), key=lambda i: -arrays[i].shape[0])
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         results: list[np.ndarray | None] = [None] * len(arrays)
@@ -530,7 +567,12 @@ class CtcModel:
                 lengths = self._output_lengths([arrays[i].shape[0] for i in batch], lp.shape[1])
                 for row, (i, n) in enumerate(zip(batch, lengths)):
                     results[i] = np.ascontiguousarray(lp[row, :n], dtype=np.float32)
-        return results  # type: ignore[return-value]
+        if len(arrays) == len(waves_in):
+            return results  # type: ignore[return-value]
+        pieces: list[list[np.ndarray]] = [[] for _ in waves_in]
+        for owner, part in zip(owners, results):
+            pieces[owner].append(part)  # type: ignore[arg-type]
+        return [parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0) for parts in pieces]
 
     def __repr__(self) -> str:
         return (
