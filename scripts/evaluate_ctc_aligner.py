@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import platform
@@ -36,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(REPO_ROOT))
 
-from modeling_asa.ctc.data import (  # noqa: E402
+from modeling_asa.ctc.data import (
     SpeakerSplit,
     char_error_rate,
     load_read_speech_corpus,
@@ -103,7 +104,7 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def evaluate_recognition(ctc, corpus: str, split: SpeakerSplit, limit: int | None) -> dict:  # noqa: ANN001
+def evaluate_recognition(ctc, corpus: str, split: SpeakerSplit, limit: int | None) -> dict:
     """Greedy CER/WER on the held-out speakers' responses."""
     from tqdm.auto import tqdm
 
@@ -138,7 +139,7 @@ def evaluate_recognition(ctc, corpus: str, split: SpeakerSplit, limit: int | Non
     }
 
 
-def evaluate_boundaries(ctc, seed: int, n_sentences: int | None, voice: str, speed: int) -> dict:  # noqa: ANN001
+def evaluate_boundaries(ctc, seed: int, n_sentences: int | None, voice: str, speed: int) -> dict:
     """Word-boundary errors of ``align_words`` on espeak-ng word concatenations."""
     from modeling_asa.ctc.synthetic import espeak_available, synthesize_utterance
     from modeling_asa.features.alignment import align_words
@@ -154,7 +155,7 @@ def evaluate_boundaries(ctc, seed: int, n_sentences: int | None, voice: str, spe
     for utt, lp in zip(utterances, log_probs):
         segments = align_words(lp, utt.words, ctc)
         starts = [s.start for s in segments]
-        order_ok += int(all(a <= b for a, b in zip(starts, starts[1:])))
+        order_ok += int(all(a <= b for a, b in itertools.pairwise(starts)))
         for seg, t0, t1 in zip(segments, utt.starts, utt.ends):
             n_words += 1
             start_err.append(abs(seg.start - t0) * 1000)

@@ -52,7 +52,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(REPO_ROOT))
 
-from modeling_asa.ctc import (  # noqa: E402
+from modeling_asa.ctc import (
     CTC_VOCABULARY,
     WhisperCtcConfig,
     WhisperCtcHead,
@@ -62,7 +62,7 @@ from modeling_asa.ctc import (  # noqa: E402
     ctc_loss,
     init_head_weights,
 )
-from modeling_asa.ctc.data import (  # noqa: E402
+from modeling_asa.ctc.data import (
     ReadSpeechExample,
     SpeakerSplit,
     char_error_rate,
@@ -70,8 +70,8 @@ from modeling_asa.ctc.data import (  # noqa: E402
     split_speakers,
     word_error_rate,
 )
-from modeling_asa.features.alignment import SimpleVocabulary, greedy_transcribe  # noqa: E402
-from modeling_asa.features.audio import load_audio  # noqa: E402
+from modeling_asa.features.alignment import SimpleVocabulary, greedy_transcribe
+from modeling_asa.features.audio import load_audio
 
 logger = logging.getLogger("train_ctc_head")
 
@@ -118,6 +118,16 @@ class TrainCtcHeadArguments:
         default=0.0, metadata={"help": "SpecAugment-style: probability per frame of starting a masked span."}
     )
     time_mask_width: int = field(default=5, metadata={"help": "Width (frames) of each masked span."})
+    teacher_head: str | None = field(
+        default=None,
+        metadata={"help": "Optional trained head folder (head.safetensors + head_config.json) whose frame posteriors "
+                  "the new head also learns (frame-level KL distillation), e.g. ctc_heads/whisper-tiny.en-ctc."},
+    )  # fmt: skip
+    teacher_whisper: str | None = field(default=None, metadata={"help": "Converted Whisper folder of the teacher."})
+    teacher_states_dir: str | None = field(
+        default=None, metadata={"help": "Teacher's state cache; default .cache/ctc_states/<teacher whisper name>."}
+    )
+    distill_weight: float = field(default=1.0, metadata={"help": "Weight of the distillation loss."})
     seed: int = field(default=0, metadata={"help": "Seed of head initialisation, shuffling and dropout."})
     threads: int = field(default=2, metadata={"help": "torch.set_num_threads."})
     log_file: str | None = field(default=None, metadata={"help": "Also log to this file."})
@@ -238,7 +248,9 @@ def cache_states(args: TrainCtcHeadArguments, examples: list[ReadSpeechExample],
 # --------------------------------------------------------------------------------------------
 
 
-def load_cached(examples: list[ReadSpeechExample], states_dir: Path, tokenizer) -> list[tuple[str, torch.Tensor, list[int], str]]:  # noqa: ANN001,E501
+def load_cached(
+    examples: list[ReadSpeechExample], states_dir: Path, tokenizer
+) -> list[tuple[str, torch.Tensor, list[int], str]]:
     """(response_id, float16 states, label ids, transcript) of each example; missing caches raise."""
     items = []
     for e in tqdm(examples, desc="load states", unit="clip", leave=False):
@@ -275,7 +287,9 @@ def collate(items: list, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor
     return states, lengths, labels
 
 
-def time_mask(states: torch.Tensor, lengths: torch.Tensor, prob: float, width: int, generator: torch.Generator) -> torch.Tensor:  # noqa: E501
+def time_mask(
+    states: torch.Tensor, lengths: torch.Tensor, prob: float, width: int, generator: torch.Generator
+) -> torch.Tensor:
     """Replace random spans of ``width`` frames by the row's mean state (SpecAugment-style time masking)."""
     if prob <= 0:
         return states
@@ -313,8 +327,66 @@ def evaluate_dev(head: torch.nn.Module, items: list, batch_size: int, blank_id: 
     }
 
 
-def train_head(args: TrainCtcHeadArguments, train_items: list, dev_items: list, config: WhisperCtcConfig) -> dict:
-    """Train the head; return the best state dict and the training history."""
+def load_head(folder: Path, whisper: Path) -> WhisperCtcHead:
+    """A trained head (``head.safetensors`` + ``head_config.json``) for the encoder of ``whisper``, in eval mode."""
+    from safetensors.torch import load_file
+
+    config = WhisperCtcConfig(encoder_config=json.loads((whisper / "config.json").read_text()),
+                              **json.loads((folder / "head_config.json").read_text()))  # fmt: skip
+    head = WhisperCtcHead(config)
+    state = load_file(str(folder / "head.safetensors"))
+    head.load_state_dict({k.removeprefix("head."): v for k, v in state.items()})
+    return head.eval()
+
+
+def teacher_log_probs(args: TrainCtcHeadArguments, items: list) -> dict[str, torch.Tensor]:
+    """Frame log posteriors (float16) of the teacher head on its own cached states, per response id."""
+    whisper = Path(args.teacher_whisper or "")
+    if not (whisper / "config.json").is_file():
+        raise SystemExit(f"--teacher_whisper {whisper}: not a converted Whisper folder")
+    states_dir = Path(args.teacher_states_dir) if args.teacher_states_dir else (
+        REPO_ROOT / ".cache" / "ctc_states" / whisper.resolve().name)  # fmt: skip
+    head = load_head(Path(args.teacher_head), whisper)
+    out = {}
+    with torch.no_grad():
+        for response_id, states, _, _ in tqdm(items, desc="teacher posteriors", unit="clip", leave=False):
+            path = states_dir / f"{response_id}.npy"
+            if not path.is_file():
+                raise SystemExit(f"{path}: teacher states missing (run the teacher's --stage cache)")
+            teacher_states = torch.from_numpy(np.load(path)).float()
+            if teacher_states.shape[0] != states.shape[0]:
+                raise SystemExit(f"{path}: {teacher_states.shape[0]} teacher frames for {states.shape[0]} frames")
+            logits = head(teacher_states[None], torch.tensor([teacher_states.shape[0]]))[0]
+            out[response_id] = torch.log_softmax(logits, -1).to(torch.float16)
+    return out
+
+
+def distillation_loss(logits: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean over real frames of ``KL(teacher || student)`` between frame posteriors.
+
+    Args:
+        logits: ``(batch, frames, vocab)`` student logits.
+        teacher: ``(batch, frames, vocab)`` teacher log posteriors (padding frames ignored).
+        lengths: ``(batch,)`` real frames.
+
+    Returns:
+        Scalar loss.
+    """
+    student = torch.log_softmax(logits.float(), -1)
+    kl = (teacher.exp() * (teacher - student)).sum(-1)
+    mask = torch.arange(logits.shape[1])[None, :] < lengths[:, None]
+    return (kl * mask).sum() / mask.sum()
+
+
+def train_head(
+    args: TrainCtcHeadArguments,
+    train_items: list,
+    dev_items: list,
+    config: WhisperCtcConfig,
+    teacher: dict[str, torch.Tensor] | None = None,
+) -> dict:
+    """Train the head (CTC loss, plus distillation from ``teacher`` posteriors when given); return the best
+    state dict (lowest dev CER) and the training history."""
     set_seed(args.seed)
     head = WhisperCtcHead(config)
     head.apply(init_head_weights)  # as WhisperEncoderForCTC initialises its head
@@ -344,8 +416,14 @@ def train_head(args: TrainCtcHeadArguments, train_items: list, dev_items: list, 
         for indices in tqdm(make_batches(lengths, args.batch_size, rng), desc=f"epoch {epoch}", leave=False):
             states, lens, labels = collate(train_items, indices)
             states = time_mask(states, lens, args.time_mask_prob, args.time_mask_width, generator)
-            loss = ctc_loss(head(states, lens), lens, labels, config.pad_token_id, config.ctc_loss_reduction,
+            logits = head(states, lens)
+            loss = ctc_loss(logits, lens, labels, config.pad_token_id, config.ctc_loss_reduction,
                             config.ctc_zero_infinity)  # fmt: skip
+            if teacher is not None:
+                target = torch.zeros(logits.shape)
+                for row, i in enumerate(indices):
+                    target[row, : lens[row]] = teacher[train_items[i][0]].float()
+                loss = loss + args.distill_weight * distillation_loss(logits, target, lens)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(head.parameters(), 5.0)
@@ -393,7 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     whisper = Path(args.whisper)
     if not (whisper / "config.json").is_file():
         raise SystemExit(f"{whisper}: not a converted Whisper folder (run scripts/convert_ct2_whisper.py first)")
-    states_dir = Path(args.states_dir) if args.states_dir else REPO_ROOT / ".cache" / "ctc_states" / whisper.resolve().name
+    states_dir = (
+        Path(args.states_dir) if args.states_dir else REPO_ROOT / ".cache" / "ctc_states" / whisper.resolve().name
+    )
     output_dir = Path(args.output_dir) if args.output_dir else REPO_ROOT / "ctc_heads" / args.name
 
     examples = load_read_speech_corpus(args.corpus)
@@ -423,7 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = build_ctc_tokenizer()
     train_items = load_cached(train, states_dir, tokenizer)
     dev_items = load_cached(dev, states_dir, tokenizer)
-    result = train_head(args, train_items, dev_items, config)
+    teacher = teacher_log_probs(args, train_items) if args.teacher_head else None
+    result = train_head(args, train_items, dev_items, config, teacher)
 
     from safetensors.torch import save_file
 
@@ -440,12 +521,26 @@ def main(argv: list[str] | None = None) -> int:
         "data": {
             "corpus": "speechocean762 (Zhang et al., 2021, CC BY 4.0), train part as in the shared corpus folder",
             "transcripts": "question text (read prompt), upper-cased, characters other than A-Z and ' removed",
-            "speakers": {"heldout": len(split.heldout_speakers), "dev": len(split.dev_speakers),
-                         "train": len(split.train_speakers)},  # fmt: skip
+            "speakers": {
+                "heldout": len(split.heldout_speakers),
+                "dev": len(split.dev_speakers),
+                "train": len(split.train_speakers),
+            },
             "clips": {"train": len(train), "dev": len(dev)},
             "train_audio_hours": round(sum(item[1].shape[0] for item in train_items) * 0.02 / 3600, 3),
         },
         "cache": cache_report,
+        "distillation": None
+        if not args.teacher_head
+        else {
+            "teacher_head": args.teacher_head,
+            "teacher_head_sha256": hashlib.sha256(
+                (Path(args.teacher_head) / "head.safetensors").read_bytes()
+            ).hexdigest(),
+            "teacher_whisper": args.teacher_whisper,
+            "weight": args.distill_weight,
+            "loss": "CTC + weight * mean over frames of KL(teacher posteriors || head posteriors), training clips only",
+        },
         "head_parameters": result["parameters"],
         "head_file_bytes": (output_dir / "head.safetensors").stat().st_size,
         "best_epoch": result["best"],

@@ -89,9 +89,7 @@ class WhisperCtcConfig(PretrainedConfig):
         elif isinstance(encoder_config, dict):
             encoder_config = WhisperConfig(**{k: v for k, v in encoder_config.items() if k != "model_type"})
         if not isinstance(encoder_config, WhisperConfig):
-            raise ValueError(
-                f"encoder_config must be a dict or a WhisperConfig, got {type(encoder_config).__name__}"
-            )
+            raise TypeError(f"encoder_config must be a dict or a WhisperConfig, got {type(encoder_config).__name__}")
         self.encoder_config = encoder_config
         self.vocab_size = vocab_size
         self.pad_token_id = pad_token_id

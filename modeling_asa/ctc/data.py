@@ -89,9 +89,7 @@ def load_read_speech_corpus(corpus_dir: str | os.PathLike) -> list[ReadSpeechExa
         needed = {"file_name", "response_id", "question_id", "speaker_id"}
         missing = needed - set(reader.fieldnames or [])
         if missing:
-            raise CorpusFormatError(
-                f"{metadata}: missing column(s) {sorted(missing)}; found {reader.fieldnames}"
-            )
+            raise CorpusFormatError(f"{metadata}: missing column(s) {sorted(missing)}; found {reader.fieldnames}")
         for row in reader:
             name = row["file_name"]
             if os.path.isabs(name) or ".." in Path(name).parts:

@@ -160,7 +160,6 @@ class WhisperCtcHead(nn.Module):
 
     def __init__(self, config: WhisperCtcConfig) -> None:
         super().__init__()
-        self.head_type = config.head_type
         self.dropout = nn.Dropout(config.head_dropout)
         size = config.d_model
         self.norm = nn.LayerNorm(size) if config.head_layer_norm else None
@@ -226,7 +225,6 @@ class WhisperCtcPreTrainedModel(PreTrainedModel):
     main_input_name = "input_features"
     input_modalities = ("audio",)
     supports_gradient_checkpointing = False
-    _no_split_modules = ["WhisperEncoderLayer"]
 
     def _init_weights(self, module: nn.Module) -> None:
         """Initialise the head's layers (the nested Whisper encoder is initialised by its own ``_init_weights``)."""

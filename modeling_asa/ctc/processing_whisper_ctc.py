@@ -42,7 +42,7 @@ def normalize_transcript(text: str) -> str:
     return " ".join(w for w in words if w)
 
 
-def build_ctc_tokenizer():  # noqa: ANN201 - transformers type
+def build_ctc_tokenizer():
     """Return a ``Wav2Vec2CTCTokenizer`` over :data:`CTC_VOCABULARY`.
 
     Returns:
@@ -70,7 +70,7 @@ def build_ctc_tokenizer():  # noqa: ANN201 - transformers type
         )
 
 
-def build_whisper_feature_extractor(whisper_name_or_path: str | os.PathLike | None = None):  # noqa: ANN201
+def build_whisper_feature_extractor(whisper_name_or_path: str | os.PathLike | None = None):
     """Return a ``WhisperFeatureExtractor`` that returns attention masks.
 
     Args:
@@ -90,7 +90,7 @@ def build_whisper_feature_extractor(whisper_name_or_path: str | os.PathLike | No
     return extractor
 
 
-def build_ctc_processor(whisper_name_or_path: str | os.PathLike | None = None):  # noqa: ANN201
+def build_ctc_processor(whisper_name_or_path: str | os.PathLike | None = None):
     """Return the ``Wav2Vec2Processor`` (Whisper feature extractor + character CTC tokenizer) of an aligner folder.
 
     Args:
