@@ -2,13 +2,10 @@
 
 import itertools
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
+from remote_code import run_without_package
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
 from modeling_asa import (
@@ -50,7 +47,12 @@ class AsaModelTester:
         """Random features; ``lengths`` gives per-row real lengths (rest is padding with garbage values)."""
         g = torch.Generator().manual_seed(seed)
         b = self.batch_size
-        lengths = lengths or {"acoustic": [30, 12, 7], "question": [6, 4, 8], "delivery": [5, 10, 2], "language": [5, 10, 2]}
+        lengths = lengths or {
+            "acoustic": [30, 12, 7],
+            "question": [6, 4, 8],
+            "delivery": [5, 10, 2],
+            "language": [5, 10, 2],
+        }
         inputs = {}
         spec = {
             "acoustic": ("acoustic_features", config.acoustic_feature_size),
@@ -105,15 +107,24 @@ def test_config_round_trip_and_custom_labels(tmp_path):
         ({"loss": "mse"}, r"loss must be one of \['ce', 'lmcl'\], got 'mse'"),
         ({"regularizer": "rank"}, r"regularizer must be one of \['none', 'w_ranksim', 'ranksim'\], got 'rank'"),
         ({"hidden_size": 0}, r"hidden_size must be a positive integer, got 0"),
-        ({"hidden_size": 30, "num_attention_heads": 4}, r"hidden_size \(30\) must be divisible by num_attention_heads \(4\)"),
+        (
+            {"hidden_size": 30, "num_attention_heads": 4},
+            r"hidden_size \(30\) must be divisible by num_attention_heads \(4\)",
+        ),
         ({"hidden_dropout_prob": 1.5}, r"hidden_dropout_prob must be in \[0, 1\), got 1.5"),
         ({"lmcl_scale": 0.0}, r"lmcl_scale must be > 0, got 0.0"),
         ({"lmcl_margin": -0.1}, r"lmcl_margin must be >= 0, got -0.1"),
         ({"ranksim_lambda": -1.0}, r"ranksim_lambda must be > 0, got -1.0"),
         ({"ranksim_gamma": -2.0}, r"ranksim_gamma must be >= 0, got -2.0"),
         ({"num_labels": 1}, r"num_labels must be >= 2 for ordinal classification, got 1"),
-        ({"delivery_feature_names": ["a", "b"]}, r"delivery_feature_names has 2 entries but delivery_feature_size is 16"),
-        ({"delivery_feature_mean": [0.0] * 16}, r"delivery_feature_mean and delivery_feature_std must be given together"),
+        (
+            {"delivery_feature_names": ["a", "b"]},
+            r"delivery_feature_names has 2 entries but delivery_feature_size is 16",
+        ),
+        (
+            {"delivery_feature_mean": [0.0] * 16},
+            r"delivery_feature_mean and delivery_feature_std must be given together",
+        ),
         (
             {"delivery_feature_mean": [0.0] * 16, "delivery_feature_std": [0.0] * 16},
             r"delivery_feature_std must be > 0 everywhere",
@@ -228,7 +239,9 @@ def test_lmcl_head(tester):
     labels = torch.tensor([1, 0, 3])
     model.eval()
     out = model(**inputs, labels=labels)
-    cos = torch.nn.functional.normalize(out.z, dim=-1) @ torch.nn.functional.normalize(model.classifier.weight, dim=-1).T
+    cos = (
+        torch.nn.functional.normalize(out.z, dim=-1) @ torch.nn.functional.normalize(model.classifier.weight, dim=-1).T
+    )
     assert torch.allclose(out.logits, 1.96 * cos, atol=1e-6)
     assert out.logits.abs().max() <= 1.96 + 1e-6
     # in training the margin is applied to the target class: the loss is larger than CE on the plain logits
@@ -286,39 +299,21 @@ def test_save_load_round_trip_and_auto_classes(tester, tmp_path):
         assert torch.equal(base(**inputs).pooler_output, model.asa(**inputs).pooler_output)
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc, json, sys
-    import torch
+REMOTE_BODY = """
+from transformers import AutoModel, AutoModelForSequenceClassification
 
-    class BlockPackage(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "modeling_asa" or name.startswith("modeling_asa."):
-                raise ImportError("modeling_asa is blocked in this interpreter")
-            return None
-
-    sys.meta_path.insert(0, BlockPackage())
-    try:
-        import modeling_asa  # noqa: F401
-        raise SystemExit("modeling_asa should not be importable here")
-    except ImportError:
-        pass
-
-    from transformers import AutoModel, AutoModelForSequenceClassification
-
-    folder, inputs_path = sys.argv[1], sys.argv[2]
-    inputs = torch.load(inputs_path)
-    model = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True).eval()
-    base = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
-    assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
-    assert "modeling_asa" not in sys.modules
-    with torch.no_grad():
-        logits = model(**inputs).logits
-        pooled = base(**inputs).pooler_output
-    torch.save({"logits": logits, "pooled": pooled, "state": model.state_dict()}, sys.argv[3])
-    print(json.dumps({"class": type(model).__name__, "base": type(base).__name__}))
-    """
-)
+folder, inputs_path = sys.argv[1], sys.argv[2]
+inputs = torch.load(inputs_path)
+model = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True).eval()
+base = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+assert "modeling_asa" not in sys.modules
+with torch.no_grad():
+    logits = model(**inputs).logits
+    pooled = base(**inputs).pooler_output
+torch.save({"logits": logits, "pooled": pooled, "state": model.state_dict()}, sys.argv[3])
+print(json.dumps({"class": type(model).__name__, "base": type(base).__name__}))
+"""
 
 
 def test_remote_code_loads_without_the_package(tester, tmp_path):
@@ -328,16 +323,10 @@ def test_remote_code_loads_without_the_package(tester, tmp_path):
     model.save_pretrained(folder)
     inputs = tester.get_inputs(config)
     torch.save(inputs, tmp_path / "inputs.pt")
-    script = tmp_path / "load_remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), TRANSFORMERS_VERBOSITY="error")
-    result = subprocess.run(
-        [sys.executable, str(script), str(folder), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    out = run_without_package(
+        REMOTE_BODY, [str(folder), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")], tmp_path
+    )
+    assert out == {
         "class": "AsaHybridForOrdinalClassification",
         "base": "AsaHybridModel",
     }

@@ -7,12 +7,12 @@ import math
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from remote_code import run_without_package
 from transformers import AutoConfig, AutoModelForCTC, WhisperConfig, WhisperFeatureExtractor
 
 from modeling_asa.ctc import (
@@ -257,54 +257,30 @@ def test_save_and_load_round_trip(aligner_dir):
     ).is_file()
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc, json, sys
-    import torch
+REMOTE_BODY = """
+from transformers import AutoModelForCTC, AutoProcessor
 
-    class BlockPackage(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "modeling_asa" or name.startswith("modeling_asa."):
-                raise ImportError("modeling_asa is blocked in this interpreter")
-            return None
-
-    sys.meta_path.insert(0, BlockPackage())
-    try:
-        import modeling_asa  # noqa: F401
-        raise SystemExit("modeling_asa should not be importable here")
-    except ImportError:
-        pass
-
-    from transformers import AutoModelForCTC, AutoProcessor
-
-    folder, inputs_path, out_path = sys.argv[1], sys.argv[2], sys.argv[3]
-    model = AutoModelForCTC.from_pretrained(folder, trust_remote_code=True).eval()
-    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
-    assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
-    assert "modeling_asa" not in sys.modules
-    wave = torch.load(inputs_path).numpy()
-    inputs = processor(wave, sampling_rate=16000, padding=True, return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**inputs).logits
-    torch.save({"logits": logits}, out_path)
-    print(json.dumps({"class": type(model).__name__, "processor": type(processor).__name__}))
-    """
-)
+folder, inputs_path, out_path = sys.argv[1], sys.argv[2], sys.argv[3]
+model = AutoModelForCTC.from_pretrained(folder, trust_remote_code=True).eval()
+processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+assert "modeling_asa" not in sys.modules
+wave = torch.load(inputs_path).numpy()
+inputs = processor(wave, sampling_rate=16000, padding=True, return_tensors="pt")
+with torch.no_grad():
+    logits = model(**inputs).logits
+torch.save({"logits": logits}, out_path)
+print(json.dumps({"class": type(model).__name__, "processor": type(processor).__name__}))
+"""
 
 
 def test_remote_code_loads_without_the_package(aligner_dir, tmp_path):
     wave = waves(1.3)[0]
     torch.save(torch.from_numpy(wave), tmp_path / "wave.pt")
-    script = tmp_path / "load_remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), TRANSFORMERS_VERBOSITY="error")
-    result = subprocess.run(
-        [sys.executable, str(script), str(aligner_dir), str(tmp_path / "wave.pt"), str(tmp_path / "out.pt")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    out = run_without_package(
+        REMOTE_BODY, [str(aligner_dir), str(tmp_path / "wave.pt"), str(tmp_path / "out.pt")], tmp_path
+    )
+    assert out == {
         "class": "WhisperEncoderForCTC",
         "processor": "Wav2Vec2Processor",
     }
