@@ -58,6 +58,9 @@ def prepare_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(asctime)s - %(levelname)s - %(name)s - %(message)s"
     )
+    if args.log_level != "DEBUG":
+        # ctc-segmentation logs one INFO line per aligned word; keep them for --log-level DEBUG only.
+        logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
     from .data import CorpusError
     from .features.pipeline import FeaturePipeline, PipelineError, PrepareSettings
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -174,6 +175,19 @@ def test_changed_audio_file_is_recomputed(tmp_path, models):
     sf.write(corpus / first, wave[: len(wave) // 2], sr)
     report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
     assert report.computed == {"content": 1}
+
+
+def test_copied_corpus_keeps_its_cache(tmp_path, models):
+    """Cache keys follow the audio's bytes, not file times: a corpus copied without its mtimes is not recomputed."""
+    corpus = make_corpus(tmp_path / "corpus")
+    output = tmp_path / "features"
+    FeaturePipeline(corpus, output, settings(models)).run()
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy, copy_function=shutil.copyfile)  # new mtimes, same bytes
+    for path in copy.rglob("*"):
+        os.utime(path, ns=(1, 1))
+    report = FeaturePipeline(copy, output, settings(models)).run()
+    assert report.computed == {"content": 0, "delivery": 0}
 
 
 def test_cli_exit_codes(tmp_path, models):

@@ -506,7 +506,9 @@ class CtcModel:
             out = [round(n / (self.sampling_rate * self.frame_duration)) for n in n_samples]
         return [max(0, min(int(n), n_frames)) for n in out]
 
-    def log_probs(self, waves: list[np.ndarray], sampling_rate: int | None = None) -> list[np.ndarray]:
+    def log_probs(
+        self, waves: list[np.ndarray], sampling_rate: int | None = None, show_progress: bool = True
+    ) -> list[np.ndarray]:
         """Per-frame CTC log posteriors of each wave.
 
         Waves are sorted by length and run in batches of :attr:`batch_size` (less padding); each
@@ -556,7 +558,7 @@ class CtcModel:
                 batches,
                 desc="CTC log-probs",
                 unit="batch",
-                disable=len(batches) < 2,
+                disable=not show_progress or len(batches) < 2,
                 leave=False,
             ):
                 # Waves too short for the conv stack are zero-padded to one frame's worth of samples;

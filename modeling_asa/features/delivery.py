@@ -267,7 +267,9 @@ class DeliveryExtractor:
         return self.multi if self.multi is not None else self.mono
 
     @staticmethod
-    def _log_probs_safe(model: CtcModel, waves: dict[int, np.ndarray], sr: int) -> dict[int, np.ndarray | str]:
+    def _log_probs_safe(
+        model: CtcModel, waves: dict[int, np.ndarray], sr: int, show_progress: bool = True
+    ) -> dict[int, np.ndarray | str]:
         """Log posteriors per response index; a failing response maps to its error message."""
         from .audio import to_mono_16k
 
@@ -278,7 +280,7 @@ class DeliveryExtractor:
         if sr != model.sampling_rate:
             arrays = [to_mono_16k(a, sr, target_sr=model.sampling_rate, min_duration=0.0) for a in arrays]
         try:
-            return dict(zip(keys, model.log_probs(arrays)))
+            return dict(zip(keys, model.log_probs(arrays, show_progress=show_progress)))
         except Exception as exc:  # noqa: BLE001 - fall back to one response at a time
             logger.warning(
                 "%s: batched forward failed (%s); retrying one response at a time",
@@ -288,7 +290,7 @@ class DeliveryExtractor:
         out: dict[int, np.ndarray | str] = {}
         for key, arr in zip(keys, arrays):
             try:
-                out[key] = model.log_probs([arr])[0]
+                out[key] = model.log_probs([arr], show_progress=False)[0]
             except Exception as exc:  # noqa: BLE001 - reported as the response's problem
                 out[key] = f"CTC forward failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
         return out
@@ -337,6 +339,7 @@ class DeliveryExtractor:
         transcripts: Sequence[str | None],
         sampling_rate: int | None = None,
         multi_log_probs: Sequence[np.ndarray | None] | None = None,
+        show_progress: bool = True,
     ) -> list[DeliveryResult]:
         """Delivery features of several responses; one bad response never stops the others.
 
@@ -349,6 +352,8 @@ class DeliveryExtractor:
             multi_log_probs: Log posteriors of the multilingual model already computed elsewhere (e.g. by
                 its CTC head on cached encoder states, see ``FeaturePipeline``), one per wave; the
                 multilingual model is then not run on the waves. ``None`` entries are computed as usual.
+            show_progress: Progress bars over the responses and the model batches (a caller with its own
+                bar, such as ``FeaturePipeline``, turns them off).
 
         Returns:
             One :class:`DeliveryResult` per response, in order. A response that fails (empty or
@@ -373,19 +378,20 @@ class DeliveryExtractor:
                 problems[i] = "wave contains non-finite samples"
             else:
                 valid[i] = arr
-        lp_mono = self._log_probs_safe(self.mono, valid, sr)
+        lp_mono = self._log_probs_safe(self.mono, valid, sr, show_progress)
         lp_multi: dict[int, np.ndarray | str] = {}
         if self.multi is not None:
             given = {i: multi_log_probs[i] for i in valid if multi_log_probs is not None and multi_log_probs[i] is not None}
             lp_multi = dict(given)
-            lp_multi.update(self._log_probs_safe(self.multi, {i: w for i, w in valid.items() if i not in given}, sr))
+            rest = {i: w for i, w in valid.items() if i not in given}
+            lp_multi.update(self._log_probs_safe(self.multi, rest, sr, show_progress))
         results: list[DeliveryResult] = []
         empty = np.zeros((0, len(DELIVERY_FIELDS)), dtype=np.float32)
         for i in tqdm(
             range(len(waves)),
             desc="delivery features",
             unit="resp",
-            disable=len(waves) < 2,
+            disable=not show_progress or len(waves) < 2,
             leave=False,
         ):
             given = transcripts[i]
