@@ -107,4 +107,4 @@ class AsaDataCollator:
         return row.get(name)
 
 
-__all__ = ["AsaDataCollator", "SEQUENCE_INPUTS", "pad_sequences"]
+__all__ = ["SEQUENCE_INPUTS", "AsaDataCollator", "pad_sequences"]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datasets import load_from_disk
 from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
 
 from dataset_scripts.make_demo_corpus import make_demo_corpus

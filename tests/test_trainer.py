@@ -5,7 +5,6 @@ import logging
 import numpy as np
 import pytest
 import torch
-from datasets import Dataset
 
 from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
 from modeling_asa.collator import AsaDataCollator

@@ -765,13 +765,13 @@ def prepare_features(corpus_dir: str | os.PathLike, output_dir: str | os.PathLik
 
 
 __all__ = [
-    "FeaturePipeline",
     "PROBLEMS_FILE",
+    "SPLITS_FILE",
+    "STAGES",
+    "FeaturePipeline",
     "PipelineError",
     "PrepareReport",
     "PrepareSettings",
-    "SPLITS_FILE",
-    "STAGES",
     "StageCache",
     "prepare_features",
 ]
