@@ -46,6 +46,15 @@ def _model_index(model_name: str, results: dict[str, dict[str, float]], dataset_
     return "\n".join(lines)
 
 
+def _model_reference(name: str | None) -> str | None:
+    """How a card names a model: Hub ids and relative paths as given; an absolute local path (machine-specific, of
+    no use to a reader) by its last two components."""
+    if not name or not Path(str(name)).is_absolute():
+        return name
+    parts = Path(str(name)).parts
+    return f"local folder .../{'/'.join(parts[-2:])}"
+
+
 def render_model_card(
     config: Any,
     results: dict[str, dict[str, float]] | None = None,
@@ -89,12 +98,12 @@ def render_model_card(
         "head_hidden_size": config.head_hidden_size,
         "num_hidden_layers": config.num_hidden_layers,
         "num_attention_heads": config.num_attention_heads,
-        "acoustic_encoder": config.acoustic_encoder,
-        "context_encoder": config.context_encoder,
-        "ctc_model": config.ctc_model,
-        "asr_model": config.asr_model,
+        "acoustic_encoder": _model_reference(config.acoustic_encoder),
+        "context_encoder": _model_reference(config.context_encoder),
+        "ctc_model": _model_reference(config.ctc_model),
+        "asr_model": _model_reference(config.asr_model),
         "spacy_model": config.spacy_model,
-        "language_model": config.language_model,
+        "language_model": _model_reference(config.language_model),
         "data_description": description,
         "num_train": num_train if num_train is not None else "unknown",
         "optimizer": "RAdam" if getattr(args, "use_radam", False) else getattr(args, "optim", "unknown"),

@@ -1,0 +1,22 @@
+"""Model cards: Hub metadata, settings and results; machine-specific paths are not published."""
+
+from modeling_asa import AsaHybridConfig
+from modeling_asa.model_card import render_model_card
+
+
+def test_card_lists_results_and_hides_absolute_local_paths():
+    config = AsaHybridConfig(
+        num_labels=3,
+        acoustic_encoder="/home/someone/models/whisper-base",
+        context_encoder="sentence-transformers/all-MiniLM-L6-v2",
+        ctc_model=".cache/models/whisper-tiny.en-ctc",
+    )
+    results = {"dev": {"accuracy": 0.5, "macro_f1": 0.4, "qwk": 0.3}, "test_known": {"accuracy": 0.6, "qwk": 0.2}}
+    card = render_model_card(config, results=results, features_metadata={"corpus_name": "my-corpus"}, num_train=10)
+    assert card.startswith("---\nlibrary_name: transformers\n")
+    assert "/home/someone" not in card
+    assert "local folder .../models/whisper-base" in card
+    assert "`sentence-transformers/all-MiniLM-L6-v2`" in card and "`.cache/models/whisper-tiny.en-ctc`" in card
+    assert "| dev | 0.500 | 0.400 | 0.300 |" in card
+    assert "split: test_known" in card and "value: 0.2000" in card
+    assert "Training rows: 10." in card
