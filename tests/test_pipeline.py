@@ -210,7 +210,8 @@ def test_cli_exit_codes(tmp_path, models):
 def test_nothing_usable_fails(tmp_path, models):
     corpus = make_corpus(tmp_path / "corpus")
     with pytest.raises(PipelineError, match="no usable response left"):
-        FeaturePipeline(corpus, tmp_path / "out", settings(models, ctc_model=str(tmp_path / "nope"), stages=("delivery",))).run()
+        broken = settings(models, ctc_model=str(tmp_path / "nope"), stages=("delivery",))
+        FeaturePipeline(corpus, tmp_path / "out", broken).run()
 
 
 def test_settings_validation():
