@@ -104,6 +104,8 @@ def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AsaTrain
         "--per_device_eval_batch_size": "32",
         "--report_to": "none",
         "--remove_unused_columns": "false",
+        # pinned memory only helps host-to-GPU copies (torch warns about it on CPU-only machines)
+        "--dataloader_pin_memory": "true" if _cuda_available() else "false",
     }
     given = {a.split("=")[0] for a in argv if a.startswith("--")}
     if "--features_dir" not in given:
@@ -171,6 +173,12 @@ def check_columns(feature_set: FeatureSet, branches: list[str], splits: list[str
                 f"split {split!r} lacks columns {missing} needed by branches {branches}; "
                 f"its columns are {columns}"
             )
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
