@@ -29,6 +29,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import torch
 import transformers
 from transformers import HfArgumentParser, set_seed
 
@@ -105,7 +106,7 @@ def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AsaTrain
         "--report_to": "none",
         "--remove_unused_columns": "false",
         # pinned memory only helps host-to-GPU copies (torch warns about it on CPU-only machines)
-        "--dataloader_pin_memory": "true" if _cuda_available() else "false",
+        "--dataloader_pin_memory": "true" if torch.cuda.is_available() else "false",
     }
     given = {a.split("=")[0] for a in argv if a.startswith("--")}
     if "--features_dir" not in given:
@@ -173,12 +174,6 @@ def check_columns(feature_set: FeatureSet, branches: list[str], splits: list[str
                 f"split {split!r} lacks columns {missing} needed by branches {branches}; "
                 f"its columns are {columns}"
             )
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:

@@ -25,10 +25,8 @@ import argparse
 import itertools
 import json
 import logging
-import platform
 import sys
 import time
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +41,7 @@ from modeling_asa.ctc.data import (
     load_read_speech_corpus,
     word_error_rate,
 )
+from modeling_asa.versions import package_versions
 
 logger = logging.getLogger("evaluate_ctc_aligner")
 
@@ -91,17 +90,6 @@ SENTENCES: list[str] = [
     "the soup was too hot to eat",
 ]
 """Ordinary sentences for the boundary test (written for this script; none is a speechocean762 prompt)."""
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that determine the result."""
-    out = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "numpy", "ctc-segmentation"):
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = "absent"
-    return out
 
 
 def evaluate_recognition(ctc, corpus: str, split: SpeakerSplit, limit: int | None) -> dict:
@@ -232,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("boundaries (%d words): start error mean %.1f ms, median %.1f ms; end error mean %.1f ms, "
                         "median %.1f ms", bnd["words"], bnd["start_error"]["mean_ms"], bnd["start_error"]["median_ms"],
                         bnd["end_error"]["mean_ms"], bnd["end_error"]["median_ms"])  # fmt: skip
-    result["versions"] = package_versions()
+    result["versions"] = package_versions(("torch", "transformers", "numpy", "ctc-segmentation"))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "versions"}, indent=2))

@@ -36,12 +36,10 @@ import json
 import logging
 import math
 import os
-import platform
 import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +70,7 @@ from modeling_asa.ctc.data import (
 )
 from modeling_asa.features.alignment import SimpleVocabulary, greedy_transcribe
 from modeling_asa.features.audio import load_audio
+from modeling_asa.versions import package_versions
 
 logger = logging.getLogger("train_ctc_head")
 
@@ -143,17 +142,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that determine the result."""
-    out = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "numpy", "ctc-segmentation"):
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = "absent"
-    return out
 
 
 def encoder_fingerprint(whisper: str | Path) -> dict[str, object]:
@@ -546,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         "best_epoch": result["best"],
         "history": result["history"],
         "training_seconds": result["seconds"],
-        "versions": package_versions(),
+        "versions": package_versions(("torch", "transformers", "numpy", "ctc-segmentation")),
         "cpu_threads": args.threads,
     }
     (output_dir / "training_record.json").write_text(json.dumps(record, indent=2) + "\n")

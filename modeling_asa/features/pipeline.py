@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import re
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..data import assign_splits, load_corpus, save_assignment
+from ..versions import package_versions
 from .audio import AudioError, load_audio
 from .delivery import DELIVERY_FIELDS, DeliveryExtractor, fit_normalizer
 from .store import DATASET_DIR, FEATURES_METADATA, FORMAT_VERSION, QUESTIONS_DIR
@@ -252,23 +252,14 @@ def _model_type(name_or_path: str | None) -> str | None:
         return None
 
 
+PIPELINE_PACKAGES = ("modeling_asa", "torch", "transformers", "datasets", "spacy", "ctc-segmentation", "kenlm",
+                     "praat-parselmouth", "numpy")  # fmt: skip
+
+
 def torch_equal(a, b) -> bool:
     import torch
 
     return a.shape == b.shape and bool(torch.equal(a, b))
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": sys.version.split()[0]}
-    for name in ("modeling_asa", "torch", "transformers", "datasets", "spacy", "ctc-segmentation", "kenlm",
-                 "praat-parselmouth", "numpy"):  # fmt: skip
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -718,7 +709,7 @@ class FeaturePipeline:
             "settings": {k: v for k, v in asdict(s).items() if k not in ("device",)},
             "num_responses": len(responses),
             "num_problems": len(problems),
-            "versions": _versions(),
+            "versions": package_versions(PIPELINE_PACKAGES),
         }
         if use_delivery:
             train_ids = [r.response_id for r, _ in usable if assignment[r.response_id] == "train"]
