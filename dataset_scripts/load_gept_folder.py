@@ -5,7 +5,7 @@ see :mod:`modeling_asa.data.corpus`). The GEPT corpus itself is not public; this
 any folder in that layout, e.g. the demo corpus or the shared speechocean762 folder::
 
     python -m dataset_scripts.load_gept_folder demo_corpus --unknown-questions Q03 --group-by speaker_id
-    python -m dataset_scripts.load_gept_folder /work/shared/data/speechocean762-train \\
+    python -m dataset_scripts.load_gept_folder ../shared/data/speechocean762-train \\
         --label-column age_band --unknown-fraction 0.1 --group-by speaker_id --save-splits splits.csv
 
 Run it from the repository root with ``python -m`` (or install the package) so that

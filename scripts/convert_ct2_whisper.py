@@ -39,6 +39,7 @@ import csv
 import importlib.util
 import json
 import logging
+import os
 import re
 import shutil
 import struct
@@ -87,7 +88,9 @@ KNOWN_SOURCES: dict[str, dict[str, Any]] = {
     },
 }
 
-DEFAULT_CORPUS = Path("/work/shared/data/speechocean762-train")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# the shared corpus beside the checkout, or the folder named by ASA_SHARED_CORPUS (as the tests use)
+DEFAULT_CORPUS = Path(os.environ.get("ASA_SHARED_CORPUS", REPO_ROOT.parent / "shared/data/speechocean762-train"))
 _NON_LANGUAGE_SPECIALS = {
     "<|endoftext|>",
     "<|startoftranscript|>",

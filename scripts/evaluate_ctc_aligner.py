@@ -25,6 +25,7 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,7 +46,8 @@ from modeling_asa.versions import package_versions
 
 logger = logging.getLogger("evaluate_ctc_aligner")
 
-DEFAULT_CORPUS = "/work/shared/data/speechocean762-train"
+# the shared corpus beside the checkout, or the folder named by ASA_SHARED_CORPUS (as the tests use)
+DEFAULT_CORPUS = os.environ.get("ASA_SHARED_CORPUS", str(REPO_ROOT.parent / "shared/data/speechocean762-train"))
 
 SENTENCES: list[str] = [
     "the train to the city leaves every morning at seven",

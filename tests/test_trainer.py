@@ -127,7 +127,9 @@ def test_gradient_accumulation_gives_the_same_update(tmp_path, synthetic, batch_
     for (name, a), (_, b) in zip(full.named_parameters(), accumulated.named_parameters()):
         assert torch.allclose(a, b, atol=1e-6), name
     # the logged total loss agrees too
-    assert full_trainer.state.log_history[0]["loss"] == pytest.approx(acc_trainer.state.log_history[0]["loss"], rel=1e-4)
+    assert full_trainer.state.log_history[0]["loss"] == pytest.approx(
+        acc_trainer.state.log_history[0]["loss"], rel=1e-4
+    )
 
 
 def test_loss_components_are_logged(tmp_path, synthetic):

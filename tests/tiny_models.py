@@ -12,7 +12,27 @@ from pathlib import Path
 import torch
 
 CTC_VOCAB = ["<pad>", "<s>", "</s>", "<unk>", "|"] + list("ABCDEFGHIJKLMNOPQRSTUVWXYZ'")
-BERT_WORDS = ["what", "is", "your", "name", "where", "do", "you", "live", "describe", "the", "town", "how", "old", "are", "##s", "?", ".", "favourite", "food"]
+BERT_WORDS = [
+    "what",
+    "is",
+    "your",
+    "name",
+    "where",
+    "do",
+    "you",
+    "live",
+    "describe",
+    "the",
+    "town",
+    "how",
+    "old",
+    "are",
+    "##s",
+    "?",
+    ".",
+    "favourite",
+    "food",
+]
 
 
 def tiny_whisper_config(**kwargs):
