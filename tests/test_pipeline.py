@@ -190,6 +190,36 @@ def test_copied_corpus_keeps_its_cache(tmp_path, models):
     assert report.computed == {"content": 0, "delivery": 0}
 
 
+def test_unchanged_audio_is_not_hashed_again(tmp_path, models, monkeypatch):
+    """A repeated run reads each audio file's digest from the memo (same path, size and mtime) instead of re-reading
+    the file; a rewritten file is hashed again, and a truncated memo only costs a re-hash."""
+    import soundfile as sf
+
+    from modeling_asa.features import pipeline as pipeline_module
+
+    hashed = []
+    real_digest = pipeline_module._file_digest
+    monkeypatch.setattr(pipeline_module, "_file_digest", lambda path: hashed.append(str(path)) or real_digest(path))
+    corpus = make_corpus(tmp_path / "corpus")
+    output = tmp_path / "features"
+    FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
+    everything = sorted(hashed)
+    assert len(everything) > 1
+    hashed.clear()
+    report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
+    assert report.up_to_date and hashed == []
+    first = Path(everything[0])
+    wave, sr = sf.read(first)
+    sf.write(first, -wave, sr)  # same size, different bytes
+    os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 10**9))
+    report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
+    assert hashed == [str(first)] and report.computed == {"content": 1}
+    (output / "cache" / pipeline_module.DIGEST_MEMO).write_text('{"trunc')
+    hashed.clear()
+    report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
+    assert report.up_to_date and sorted(hashed) == everything
+
+
 def test_cli_exit_codes(tmp_path, models):
     corpus = make_corpus(tmp_path / "corpus")
     base = [

@@ -131,6 +131,8 @@ class PrepareReport:
 # ----------------------------------------------------------------------------------------------------------------
 # small helpers
 
+DIGEST_MEMO = "audio_digests.json"
+
 
 def _hash(obj: Any, length: int = 12) -> str:
     return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:length]
@@ -143,6 +145,42 @@ def _file_digest(path: str | os.PathLike) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class _DigestMemo:
+    """Audio digests remembered by absolute path, size and mtime, so a no-op run does not re-read every file.
+
+    The digest (not the mtime) stays the cache key; the memo only skips re-hashing a file whose path, size and
+    mtime are unchanged. A copied corpus has new paths or times, so its files are hashed again (and match).
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.changed = False
+        try:
+            self.entries: dict[str, list] = json.loads(path.read_text()) if path.exists() else {}
+        except (OSError, ValueError):  # a truncated memo costs one re-hash, nothing else
+            logger.warning("%s: unreadable digest memo, hashing the audio again", path)
+            self.entries = {}
+
+    def digest(self, path: str | os.PathLike) -> str:
+        key = os.path.abspath(path)
+        stat = os.stat(key)
+        known = self.entries.get(key)
+        if known is not None and known[:2] == [stat.st_size, stat.st_mtime_ns]:
+            return known[2]
+        digest = _file_digest(key)
+        self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        if self.changed:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps(self.entries))
+            os.replace(tmp, self.path)
+            self.changed = False
 
 
 _SAFE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -161,7 +199,9 @@ def _model_identity(name_or_path: str | None) -> Any:
         return None
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in {".json", ".safetensors", ".bin", ".txt"})
+        files = sorted(
+            p for p in path.iterdir() if p.is_file() and p.suffix in {".json", ".safetensors", ".bin", ".txt"}
+        )
         return {"path": str(path.resolve()), "files": [(p.name, p.stat().st_size) for p in files]}
     if path.is_file():
         return {"path": str(path.resolve()), "size": path.stat().st_size, "mtime_ns": path.stat().st_mtime_ns}
@@ -299,15 +339,20 @@ class FeaturePipeline:
             self.corpus_dir, label_column=s.label_column, rater_rule=s.rater_rule, classes=s.classes, strict=s.strict
         )
         rows = corpus.dataset.remove_columns("audio").to_list()
-        paths = [a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]
+        paths = [
+            a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()
+        ]
         if s.limit is not None:
             rows, paths = rows[: s.limit], paths[: s.limit]
         responses = []
-        for row, path in zip(rows, paths):
+        memo = _DigestMemo(self.output_dir / "cache" / DIGEST_MEMO)
+        for row, path in tqdm(list(zip(rows, paths)), desc="Hashing audio", unit="file", disable=None):
             transcript = row.get("transcript") or None
             # The audio's bytes, not its mtime: a copied or re-downloaded corpus keeps its cached features.
-            fingerprint = _hash([os.path.relpath(path, corpus.root), _file_digest(path), transcript])
+            fingerprint = _hash([os.path.relpath(path, corpus.root), memo.digest(path), transcript])
             responses.append(Response(str(row["response_id"]), str(row["question_id"]), path, transcript, fingerprint))
+        if self.state.is_main_process:
+            memo.save()
         return corpus, rows, responses
 
     # -- per-response stages -----------------------------------------------------------------------------------
@@ -362,7 +407,9 @@ class FeaturePipeline:
         if model == "load":
             from .content import AcousticEncoder
 
-            return AcousticEncoder(self.settings.acoustic_encoder, device=self.device, batch_size=self.settings.batch_size)
+            return AcousticEncoder(
+                self.settings.acoustic_encoder, device=self.device, batch_size=self.settings.batch_size
+            )
         responses, waves = batch
         states = model.encode(waves, show_progress=False)
         return {r.response_id: {"acoustic": s} for r, s in zip(responses, states)}
@@ -373,7 +420,11 @@ class FeaturePipeline:
 
             bs = self.settings.batch_size
             mono = CtcModel(self.settings.ctc_model, device=self.device, batch_size=bs)
-            multi = CtcModel(self.settings.asr_model, device=self.device, batch_size=bs) if self.settings.asr_model else None
+            multi = (
+                CtcModel(self.settings.asr_model, device=self.device, batch_size=bs)
+                if self.settings.asr_model
+                else None
+            )
             self._shared_multi = self._shares_acoustic_encoder(multi)
             # The LM column is filled at assembly (cheap), so changing the LM never re-runs the CTC models.
             return DeliveryExtractor(mono, multi, lm=None)
@@ -404,7 +455,11 @@ class FeaturePipeline:
         Then one Whisper pass serves both: the head reads the cached content states instead of re-running the
         encoder (the states are stored as float16, so posteriors may differ from a float32 pass in the 3rd digit).
         """
-        if ctc is None or "content" not in self.settings.stages or _model_type(self.settings.asr_model) != "whisper_ctc":
+        if (
+            ctc is None
+            or "content" not in self.settings.stages
+            or _model_type(self.settings.asr_model) != "whisper_ctc"
+        ):
             return False
         model = getattr(ctc, "model", None)
         encoder, head = getattr(model, "encoder", None), getattr(model, "head", None)
@@ -441,7 +496,9 @@ class FeaturePipeline:
     def fingerprint(self, responses: list[Response], questions: dict[str, str]) -> str:
         s = asdict(self.settings)
         s.pop("device"), s.pop("batch_size"), s.pop("strict")
-        models = {k: _model_identity(s[k]) for k in ("acoustic_encoder", "context_encoder", "ctc_model", "asr_model", "lm")}
+        models = {
+            k: _model_identity(s[k]) for k in ("acoustic_encoder", "context_encoder", "ctc_model", "asr_model", "lm")
+        }
         return _hash(
             {
                 "version": PIPELINE_VERSION,
@@ -553,7 +610,9 @@ class FeaturePipeline:
                 continue
             usable.append((response, entry))
 
-        question_states = self._question_states({r.question_id for r, _ in usable}, corpus.questions) if use_content else {}
+        question_states = (
+            self._question_states({r.question_id for r, _ in usable}, corpus.questions) if use_content else {}
+        )
 
         lm = None
         if use_delivery and s.lm:
@@ -643,7 +702,9 @@ class FeaturePipeline:
                     "label": class_index[int(row["label"])],
                     "label_value": int(row["label"]),
                     "speaker_id": str(row.get("speaker_id", "")),
-                    "transcript": str(entry["delivery"]["transcript"]) if "delivery" in entry else (response.transcript or ""),
+                    "transcript": str(entry["delivery"]["transcript"])
+                    if "delivery" in entry
+                    else (response.transcript or ""),
                     "words": words_of.get(rid, []),
                 }
                 if use_content:
@@ -696,14 +757,19 @@ class FeaturePipeline:
             },
             "dims": {
                 "acoustic_feature_size": acoustic_size,
-                "question_feature_size": int(next(iter(question_states.values())).shape[1]) if question_states else None,
+                "question_feature_size": int(next(iter(question_states.values())).shape[1])
+                if question_states
+                else None,
                 "delivery_feature_size": len(DELIVERY_FIELDS) if use_delivery else None,
                 "language_use_feature_size": language.feature_size if language is not None else None,
             },
             "stages": {"content": use_content, "delivery": use_delivery, "language_use": language is not None},
             "split": {
-                "unknown_questions": s.unknown_questions, "unknown_fraction": s.unknown_fraction,
-                "group_by": s.group_by, "seed": s.seed, "ratios": [0.8, 0.1, 0.1],
+                "unknown_questions": s.unknown_questions,
+                "unknown_fraction": s.unknown_fraction,
+                "group_by": s.group_by,
+                "seed": s.seed,
+                "ratios": [0.8, 0.1, 0.1],
             },  # fmt: skip
             "split_counts": {k: len(v) for k, v in dataset.items()},
             "settings": {k: v for k, v in asdict(s).items() if k not in ("device",)},
@@ -726,7 +792,10 @@ class FeaturePipeline:
         # Replace the previous outputs only now that everything is written.
         import shutil
 
-        for tmp, final in ((tmp_dataset, self.output_dir / DATASET_DIR), (tmp_questions, self.output_dir / QUESTIONS_DIR)):
+        for tmp, final in (
+            (tmp_dataset, self.output_dir / DATASET_DIR),
+            (tmp_questions, self.output_dir / QUESTIONS_DIR),
+        ):
             if final.exists():
                 shutil.rmtree(final)
             if tmp.exists():
