@@ -205,3 +205,16 @@ def test_load_assignment_errors(tmp_path, text, match):
 def test_load_assignment_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nope\.csv: split file not found"):
         load_assignment(tmp_path / "nope.csv")
+
+
+def test_unknown_groups_seen_in_train_are_reported(caplog):
+    rows = [{"response_id": f"r{i}", "question_id": f"q{i % 4}", "speaker_id": f"s{i % 5}"} for i in range(40)]
+    with caplog.at_level("INFO", logger="modeling_asa.data.splits"):
+        assignment = assign_splits(rows, unknown_questions=["q0"], group_by="speaker_id", seed=0)
+    unknown = {rows[i]["speaker_id"] for i in range(40) if assignment[f"r{i}"] == "test_unknown"}
+    train = {rows[i]["speaker_id"] for i in range(40) if assignment[f"r{i}"] == "train"}
+    overlap = unknown & train
+    assert overlap  # every speaker answers every question here
+    assert (
+        f"{len(overlap)} of the {len(unknown)} speaker_id group(s) in test_unknown also answer in train" in caplog.text
+    )

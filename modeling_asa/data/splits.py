@@ -242,6 +242,18 @@ def assign_splits(
         if question_id not in held_out:
             assignment[response_id] = group_split[group]
     result = {r: assignment[r] for r in sorted(assignment)}
+    if group_by and held_out:
+        unknown_groups = {g for r, q, g in rows if q in held_out}
+        in_train = unknown_groups & {g for r, q, g in rows if q not in held_out and group_split[g] == SPLIT_NAMES[0]}
+        if in_train:
+            logger.info(
+                "%d of the %d %s group(s) in test_unknown also answer in train: test_unknown measures unseen "
+                "questions, not unseen %s groups",
+                len(in_train),
+                len(unknown_groups),
+                group_by,
+                group_by,
+            )
     logger.info(
         "Split %d responses (%d held-out question(s)%s): %s",
         len(result),
