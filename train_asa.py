@@ -171,8 +171,7 @@ def check_columns(feature_set: FeatureSet, branches: list[str], splits: list[str
         missing = [n for n in needed if n not in columns]
         if missing:
             raise ValueError(
-                f"split {split!r} lacks columns {missing} needed by branches {branches}; "
-                f"its columns are {columns}"
+                f"split {split!r} lacks columns {missing} needed by branches {branches}; its columns are {columns}"
             )
 
 

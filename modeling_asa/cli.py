@@ -26,7 +26,9 @@ def build_prepare_parser() -> argparse.ArgumentParser:
     parser.add_argument("corpus_dir", help="corpus folder")
     parser.add_argument("--output", required=True, help="features folder to write (and resume from)")
     parser.add_argument("--acoustic-encoder", default=d.acoustic_encoder, help="Whisper model (default: %(default)s)")
-    parser.add_argument("--context-encoder", default=d.context_encoder, help="Sentence-BERT model (default: %(default)s)")
+    parser.add_argument(
+        "--context-encoder", default=d.context_encoder, help="Sentence-BERT model (default: %(default)s)"
+    )
     parser.add_argument("--ctc-model", default=d.ctc_model, help="monolingual CTC aligner (default: %(default)s)")
     parser.add_argument(
         "--asr-model", default=None, help="multilingual CTC model for transcripts and posteriors (default: none)"
@@ -90,7 +92,9 @@ def prepare_main(argv: list[str] | None = None) -> int:
         logger.error("%s", err)
         return 1
     if not report.up_to_date:
-        logger.info("Splits: %s; problems: %d (see %s/problems.csv)", report.split_counts, len(report.problems), args.output)
+        logger.info(
+            "Splits: %s; problems: %d (see %s/problems.csv)", report.split_counts, len(report.problems), args.output
+        )
     return 0
 
 

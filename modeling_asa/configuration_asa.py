@@ -7,6 +7,8 @@ This file is copied next to the weights by ``save_pretrained`` (remote code), so
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from transformers import PretrainedConfig
 
 BRANCHES = ("content", "delivery", "language_use")
@@ -110,7 +112,7 @@ class AsaHybridConfig(PretrainedConfig):
     """
 
     model_type = "asa_hybrid"
-    keys_to_ignore_at_inference = ["z", "fused_embedding", "main_loss", "regularizer_loss"]
+    keys_to_ignore_at_inference: ClassVar[list[str]] = ["z", "fused_embedding", "main_loss", "regularizer_loss"]
 
     def __init__(
         self,

@@ -123,9 +123,7 @@ class AsaBranchEncoder(nn.Module):
             norm_first=True,
             layer_norm_eps=config.layer_norm_eps,
         )
-        self.encoder = nn.TransformerEncoder(
-            layer, num_layers=config.num_hidden_layers, enable_nested_tensor=False
-        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers=config.num_hidden_layers, enable_nested_tensor=False)
         self.final_layer_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
 
     def forward(self, segments: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
@@ -317,7 +315,9 @@ class AsaHybridModel(AsaHybridPreTrainedModel):
                 config.language_use_feature_size, config.max_words,
             )  # fmt: skip
             embeddings["language_use"] = self.language_use_encoder([(language, language_mask)])
-        pooled = torch.cat([embeddings[name] for name in ("content", "delivery", "language_use") if name in embeddings], -1)
+        pooled = torch.cat(
+            [embeddings[name] for name in ("content", "delivery", "language_use") if name in embeddings], -1
+        )
         output = AsaHybridModelOutput(
             pooler_output=pooled,
             content_embedding=embeddings.get("content"),

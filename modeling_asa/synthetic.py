@@ -105,11 +105,14 @@ def make_synthetic_features(
             }
         )
     order = rng.permutation(num_examples)
-    n_train = int(round(split_ratios[0] * num_examples))
-    n_dev = int(round(split_ratios[1] * num_examples))
+    n_train = round(split_ratios[0] * num_examples)
+    n_dev = round(split_ratios[1] * num_examples)
     parts = {"train": order[:n_train], "dev": order[n_train : n_train + n_dev], "test": order[n_train + n_dev :]}
     dataset = DatasetDict(
-        {name: Dataset.from_list([rows[j] for j in idx]) if len(idx) else Dataset.from_list([]) for name, idx in parts.items()}
+        {
+            name: Dataset.from_list([rows[j] for j in idx]) if len(idx) else Dataset.from_list([])
+            for name, idx in parts.items()
+        }
     )
     logger.info("Generated %d synthetic rows: %s", num_examples, {k: len(v) for k, v in dataset.items()})
     return dataset, question_features

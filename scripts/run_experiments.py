@@ -30,9 +30,7 @@ logger = logging.getLogger("run_experiments")
 GRIDS = {
     # the paper's Table 2-style comparison: main loss x regulariser on the full hybrid model
     "regularizers": [
-        {"loss": loss, "regularizer": reg}
-        for loss in ("ce", "lmcl")
-        for reg in ("none", "ranksim", "w_ranksim")
+        {"loss": loss, "regularizer": reg} for loss in ("ce", "lmcl") for reg in ("none", "ranksim", "w_ranksim")
     ],
     # Table 1-style ablation of the branches (CE + W-RankSim)
     "branches": [

@@ -19,14 +19,14 @@ import torch
 
 ctranslate2 = pytest.importorskip("ctranslate2", reason="ctranslate2 is not installed (pip install ctranslate2)")
 
-from transformers import (  # noqa: E402
+from transformers import (
     GenerationConfig,
     WhisperConfig,
     WhisperFeatureExtractor,
     WhisperForConditionalGeneration,
     WhisperTokenizer,
 )
-from transformers.convert_slow_tokenizer import bytes_to_unicode  # noqa: E402
+from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_ct2_whisper.py"
 SPECIALS = [

@@ -49,7 +49,7 @@ def acoustic(whisper_dir) -> AcousticEncoder:
 
 def _speechlike(seconds: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    n = int(round(seconds * SR))
+    n = round(seconds * SR)
     t = np.arange(n) / SR
     wave = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.02 * rng.standard_normal(n)
     return wave.astype(np.float32)
@@ -169,7 +169,7 @@ def test_question_truncates_to_max_length(bert_dir):
 
 
 def test_question_rejects_bad_input(questions, bert_dir):
-    with pytest.raises(ValueError, match=r"texts\[1\]: expected a string, got int"):
+    with pytest.raises(TypeError, match=r"texts\[1\]: expected a string, got int"):
         questions.encode(["ok", 3])
     with pytest.raises(ValueError, match="max_length must be >= 2"):
         QuestionEncoder(str(bert_dir), max_length=1)

@@ -24,22 +24,22 @@ class AsaModelTester:
     batch_size = 3
 
     def get_config(self, **overrides):
-        kwargs = dict(
-            hidden_size=16,
-            head_hidden_size=8,
-            acoustic_feature_size=12,
-            question_feature_size=10,
-            delivery_feature_size=6,
-            language_use_feature_size=9,
-            max_audio_frames=40,
-            max_question_tokens=8,
-            max_delivery_segments=10,
-            max_words=10,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            hidden_dropout_prob=0.0,
-        )
+        kwargs = {
+            "hidden_size": 16,
+            "head_hidden_size": 8,
+            "acoustic_feature_size": 12,
+            "question_feature_size": 10,
+            "delivery_feature_size": 6,
+            "language_use_feature_size": 9,
+            "max_audio_frames": 40,
+            "max_question_tokens": 8,
+            "max_delivery_segments": 10,
+            "max_words": 10,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 32,
+            "hidden_dropout_prob": 0.0,
+        }
         kwargs.update(overrides)
         return AsaHybridConfig(**kwargs)
 

@@ -57,17 +57,17 @@ def make_corpus(folder: Path) -> Path:
 
 
 def settings(models, **overrides):
-    kwargs = dict(
-        acoustic_encoder=models["whisper"],
-        context_encoder=models["bert"],
-        ctc_model=models["ctc"],
-        asr_model=models["ctc_multi"],
-        spacy_model=SPACY,
-        group_by="speaker_id",
-        unknown_fraction=0.34,
-        device="cpu",
-        stages=("content", "delivery", "language_use") if _spacy_available() else ("content", "delivery"),
-    )
+    kwargs = {
+        "acoustic_encoder": models["whisper"],
+        "context_encoder": models["bert"],
+        "ctc_model": models["ctc"],
+        "asr_model": models["ctc_multi"],
+        "spacy_model": SPACY,
+        "group_by": "speaker_id",
+        "unknown_fraction": 0.34,
+        "device": "cpu",
+        "stages": ("content", "delivery", "language_use") if _spacy_available() else ("content", "delivery"),
+    }
     kwargs.update(overrides)
     return PrepareSettings(**kwargs)
 
@@ -300,9 +300,9 @@ def test_whisper_ctc_head_reuses_the_content_states(tmp_path, models):
     got = {r["response_id"]: r["delivery_features"][:, column] for split in a.values() for r in split}
     want = {r["response_id"]: r["delivery_features"][:, column] for split in b.values() for r in split}
     assert got.keys() == want.keys()
-    for rid in got:
+    for rid, posteriors in got.items():
         # the cached states are float16: posteriors agree to about 1e-2
-        np.testing.assert_allclose(got[rid], want[rid], atol=2e-2, err_msg=rid)
+        np.testing.assert_allclose(posteriors, want[rid], atol=2e-2, err_msg=rid)
 
 
 @pytest.mark.integration

@@ -15,37 +15,37 @@ logging.getLogger("transformers").setLevel(logging.ERROR)
 
 
 def tiny_config(**overrides):
-    kwargs = dict(
-        hidden_size=16,
-        head_hidden_size=8,
-        acoustic_feature_size=32,
-        question_feature_size=16,
-        delivery_feature_size=16,
-        language_use_feature_size=24,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        hidden_dropout_prob=0.0,
-        branches=["delivery", "language_use"],
-    )
+    kwargs = {
+        "hidden_size": 16,
+        "head_hidden_size": 8,
+        "acoustic_feature_size": 32,
+        "question_feature_size": 16,
+        "delivery_feature_size": 16,
+        "language_use_feature_size": 24,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 32,
+        "hidden_dropout_prob": 0.0,
+        "branches": ["delivery", "language_use"],
+    }
     kwargs.update(overrides)
     return AsaHybridConfig(**kwargs)
 
 
 def training_args(tmp_path, **overrides):
-    kwargs = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=8,
-        max_steps=1,
-        report_to=[],
-        use_cpu=True,
-        save_strategy="no",
-        remove_unused_columns=False,
-        logging_steps=1,
-        seed=0,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
+    kwargs = {
+        "output_dir": str(tmp_path / "out"),
+        "per_device_train_batch_size": 8,
+        "max_steps": 1,
+        "report_to": [],
+        "use_cpu": True,
+        "save_strategy": "no",
+        "remove_unused_columns": False,
+        "logging_steps": 1,
+        "seed": 0,
+        "dataloader_num_workers": 0,
+        "disable_tqdm": True,
+    }
     kwargs.update(overrides)
     return AsaTrainingArguments(**kwargs)
 

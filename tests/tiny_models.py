@@ -39,12 +39,12 @@ def tiny_whisper_config(**kwargs):
     """A 16-wide, 2-layer Whisper config; init_std 0.2 so the random encoder output clearly depends on the audio."""
     from transformers import WhisperConfig
 
-    defaults = dict(
-        vocab_size=64, num_mel_bins=80, d_model=16, encoder_layers=2, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_source_positions=1500,
-        max_target_positions=16, pad_token_id=0, bos_token_id=0, eos_token_id=0, decoder_start_token_id=1,
-        init_std=0.2,
-    )  # fmt: skip
+    defaults = {
+        "vocab_size": 64, "num_mel_bins": 80, "d_model": 16, "encoder_layers": 2, "decoder_layers": 1, "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2, "encoder_ffn_dim": 32, "decoder_ffn_dim": 32, "max_source_positions": 1500,
+        "max_target_positions": 16, "pad_token_id": 0, "bos_token_id": 0, "eos_token_id": 0, "decoder_start_token_id": 1,
+        "init_std": 0.2,
+    }  # fmt: skip
     defaults.update(kwargs)
     return WhisperConfig(**defaults)
 

@@ -321,11 +321,11 @@ class QuestionEncoder:
             One float16 array per text, shape ``(num_tokens, hidden_size)`` including ``[CLS]`` and ``[SEP]``.
 
         Raises:
-            ValueError: When an item is not a string.
+            TypeError: When an item is not a string.
         """
         for i, text in enumerate(texts):
             if not isinstance(text, str):
-                raise ValueError(f"texts[{i}]: expected a string, got {type(text).__name__}")
+                raise TypeError(f"texts[{i}]: expected a string, got {type(text).__name__}")
         # Sort by length so each batch pads little; results are put back in input order.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results: list[np.ndarray | None] = [None] * len(texts)

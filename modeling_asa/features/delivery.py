@@ -381,7 +381,9 @@ class DeliveryExtractor:
         lp_mono = self._log_probs_safe(self.mono, valid, sr, show_progress)
         lp_multi: dict[int, np.ndarray | str] = {}
         if self.multi is not None:
-            given = {i: multi_log_probs[i] for i in valid if multi_log_probs is not None and multi_log_probs[i] is not None}
+            given = {
+                i: multi_log_probs[i] for i in valid if multi_log_probs is not None and multi_log_probs[i] is not None
+            }
             lp_multi = dict(given)
             rest = {i: w for i, w in valid.items() if i not in given}
             lp_multi.update(self._log_probs_safe(self.multi, rest, sr, show_progress))

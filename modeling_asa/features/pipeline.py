@@ -770,7 +770,7 @@ class FeaturePipeline:
                 "group_by": s.group_by,
                 "seed": s.seed,
                 "ratios": [0.8, 0.1, 0.1],
-            },  # fmt: skip
+            },
             "split_counts": {k: len(v) for k, v in dataset.items()},
             "settings": {k: v for k, v in asdict(s).items() if k not in ("device",)},
             "num_responses": len(responses),
