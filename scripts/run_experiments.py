@@ -32,6 +32,12 @@ GRIDS = {
     "regularizers": [
         {"loss": loss, "regularizer": reg} for loss in ("ce", "lmcl") for reg in ("none", "ranksim", "w_ranksim")
     ],
+    # the batch-wise RankSim baseline at smaller weights than W-RankSim's gamma=1.5 (read on dev only)
+    "ranksim_gamma": [
+        {"loss": loss, "regularizer": "ranksim", "ranksim_gamma": gamma}
+        for loss in ("ce", "lmcl")
+        for gamma in ("0.1", "0.5")
+    ],
     # Table 1-style ablation of the branches (CE + W-RankSim)
     "branches": [
         {"branches": b, "loss": "ce", "regularizer": "w_ranksim"}
