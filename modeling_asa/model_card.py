@@ -55,6 +55,25 @@ def _model_reference(name: str | None) -> str | None:
     return f"local folder .../{'/'.join(parts[-2:])}"
 
 
+def _inputs_table(config: Any) -> str:
+    """Rows of the card's "computed by" table: only the inputs of the branches the model uses."""
+    branches = set(config.branches)
+    aligner, asr = f"`{_model_reference(config.ctc_model)}`", f"`{_model_reference(config.asr_model)}`"
+    rows = []
+    if "content" in branches:
+        rows.append(("acoustic states", f"`{_model_reference(config.acoustic_encoder)}`"))
+        rows.append(("question token states", f"`{_model_reference(config.context_encoder)}`"))
+    if branches & {"delivery", "language_use"}:
+        words = f"transcripts from {asr} where the corpus has none, aligned by CTC-segmentation with {aligner}"
+        rows.append(("words (transcript, alignment)", words))
+    if "delivery" in branches:
+        rows.append(("delivery posteriors", f"{aligner} (monolingual), {asr} (multilingual)"))
+        rows.append(("n-gram LM", f"`{_model_reference(config.language_model)}`"))
+    if "language_use" in branches:
+        rows.append(("language use", f"spaCy `{config.spacy_model}`"))
+    return "\n".join(f"| {name} | {value} |" for name, value in rows)
+
+
 def render_model_card(
     config: Any,
     results: dict[str, dict[str, float]] | None = None,
@@ -98,12 +117,7 @@ def render_model_card(
         "head_hidden_size": config.head_hidden_size,
         "num_hidden_layers": config.num_hidden_layers,
         "num_attention_heads": config.num_attention_heads,
-        "acoustic_encoder": _model_reference(config.acoustic_encoder),
-        "context_encoder": _model_reference(config.context_encoder),
-        "ctc_model": _model_reference(config.ctc_model),
-        "asr_model": _model_reference(config.asr_model),
-        "spacy_model": config.spacy_model,
-        "language_model": _model_reference(config.language_model),
+        "inputs_table": _inputs_table(config),
         "data_description": description,
         "num_train": num_train if num_train is not None else "unknown",
         "optimizer": "RAdam" if getattr(args, "use_radam", False) else getattr(args, "optim", "unknown"),

@@ -20,3 +20,14 @@ def test_card_lists_results_and_hides_absolute_local_paths():
     assert "| dev | 0.500 | 0.400 | 0.300 |" in card
     assert "split: test_known" in card and "value: 0.2000" in card
     assert "Training rows: 10." in card
+
+
+def test_card_lists_only_the_inputs_of_the_model_branches():
+    content_only = AsaHybridConfig(num_labels=3, branches=["content"], ctc_model="my/aligner", asr_model="my/asr")
+    card = render_model_card(content_only)
+    assert "| acoustic states |" in card and "| question token states |" in card
+    assert "my/aligner" not in card and "my/asr" not in card and "spaCy" not in card and "n-gram LM" not in card
+    words = AsaHybridConfig(num_labels=3, branches=["language_use"], ctc_model="my/aligner", asr_model="my/asr")
+    card = render_model_card(words)
+    assert "| words (transcript, alignment) |" in card and "`my/asr`" in card and "`my/aligner`" in card
+    assert "| language use | spaCy" in card and "acoustic states" not in card and "delivery posteriors" not in card
