@@ -85,8 +85,9 @@ class AsaHybridConfig(PretrainedConfig):
             Id or path of the frozen encoder that produced ``question_features``.
         ctc_model (`str`, *optional*, defaults to `"facebook/wav2vec2-base-960h"`):
             Monolingual CTC model used for alignment and posteriors.
-        asr_model (`str`, *optional*, defaults to `"facebook/wav2vec2-xls-r-300m"`):
-            Multilingual CTC model used for the transcript and posteriors (placeholder id: use a CTC fine-tuned one).
+        asr_model (`str`, *optional*, defaults to `"voidful/wav2vec2-xlsr-multilingual-56"`):
+            Multilingual CTC model used for the transcript and posteriors (XLSR-53 fine-tuned for CTC on 56
+            languages of Common Voice; ``asa-prepare`` records the model it actually used).
         spacy_model (`str`, *optional*, defaults to `"en_core_web_sm"`):
             spaCy pipeline used for the language-use features.
         language_model (`str`, *optional*):
@@ -144,7 +145,7 @@ class AsaHybridConfig(PretrainedConfig):
         acoustic_encoder: str = "openai/whisper-base",
         context_encoder: str = "sentence-transformers/all-MiniLM-L6-v2",
         ctc_model: str = "facebook/wav2vec2-base-960h",
-        asr_model: str = "facebook/wav2vec2-xls-r-300m",
+        asr_model: str = "voidful/wav2vec2-xlsr-multilingual-56",
         spacy_model: str = "en_core_web_sm",
         language_model: str | None = None,
         delivery_feature_names: list[str] | None = None,

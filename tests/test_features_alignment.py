@@ -124,6 +124,20 @@ def test_ctc_model_load_error_names_path(tmp_path):
         CtcModel(str(incomplete), device="cpu")
 
 
+def test_ctc_model_without_a_trained_head_is_refused(tmp_path):
+    """A pretrained-only wav2vec2 (no CTC output layer, e.g. xls-r-300m) would load with a random head: refused."""
+    from transformers import Wav2Vec2ForCTC
+
+    folder = tmp_path / "pretrained_only"
+    build_tiny_ctc(folder)
+    encoder = Wav2Vec2ForCTC.from_pretrained(folder).wav2vec2
+    (folder / "model.safetensors").unlink()
+    encoder.save_pretrained(folder)  # the encoder alone, beside the tokenizer and feature extractor
+    with pytest.raises(CtcModelLoadError, match=r"pretrained_only: the checkpoint has no trained CTC output layer "
+                       r"\(missing lm_head.bias, lm_head.weight\); pass a model fine-tuned for CTC"):  # fmt: skip
+        CtcModel(str(folder), device="cpu")
+
+
 # ------------------------------------------------------------------------------------------
 # Text normalisation
 # ------------------------------------------------------------------------------------------

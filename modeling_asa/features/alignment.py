@@ -78,6 +78,10 @@ class AlignmentError(ValueError):
     """A transcript that cannot be aligned to its audio (one-line message naming the problem)."""
 
 
+_CTC_HEAD_PREFIXES = frozenset({"lm_head", "head"})
+"""First name components of CTC output-layer weights (wav2vec2-family ``lm_head``; ``WhisperEncoderForCTC.head``)."""
+
+
 class CtcModelLoadError(OSError):
     """A CTC checkpoint that cannot be loaded (one-line message naming the path and the problem)."""
 
@@ -344,7 +348,7 @@ class CtcModel:
         # unreachable Hub fails after one round of retries instead of one per file).
         hub_kwargs = {"local_files_only": True} if local else {}
         try:
-            model = AutoModelForCTC.from_pretrained(name, dtype=dtype, **hub_kwargs)
+            model, loading = AutoModelForCTC.from_pretrained(name, dtype=dtype, output_loading_info=True, **hub_kwargs)
             feature_extractor = tokenizer = None
             try:
                 processor = AutoProcessor.from_pretrained(name, **hub_kwargs)
@@ -364,6 +368,14 @@ class CtcModel:
                 else "the Hugging Face Hub may be unreachable: pass a local folder saved with save_pretrained"
             )
             raise CtcModelLoadError(f"{name}: cannot load CTC model ({type(exc).__name__}: {first}); {hint}") from exc
+        # A checkpoint without a trained output layer (a pretrained-only wav2vec2 such as xls-r-300m) loads with a
+        # freshly initialised head: its "posteriors" would be noise, so refuse it.
+        untrained = sorted(k for k in loading.get("missing_keys", ()) if k.split(".")[0] in _CTC_HEAD_PREFIXES)
+        if untrained:
+            raise CtcModelLoadError(
+                f"{name}: the checkpoint has no trained CTC output layer (missing {', '.join(untrained)}); "
+                "pass a model fine-tuned for CTC"
+            )
         self.feature_extractor = feature_extractor
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
