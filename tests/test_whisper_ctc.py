@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from paths import REAL_MODELS, REPO_ROOT
 from remote_code import run_without_package
 from transformers import AutoConfig, AutoModelForCTC, WhisperConfig, WhisperFeatureExtractor
 
@@ -35,8 +36,7 @@ from modeling_asa.ctc.data import (
 )
 from modeling_asa.ctc.synthetic import espeak_available, synthesize_utterance, trim_silence
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_ALIGNERS = [REPO_ROOT / ".cache" / "models" / name for name in ("whisper-tiny.en-ctc", "whisper-base-ctc")]
+REAL_ALIGNERS = [REAL_MODELS / name for name in ("whisper-tiny.en-ctc", "whisper-base-ctc")]
 
 
 def tiny_encoder_config(**kwargs) -> dict:
