@@ -35,9 +35,11 @@ from transformers import HfArgumentParser, set_seed
 
 from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
 from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator
+from modeling_asa.features.recipe import save_recipe
 from modeling_asa.features.store import FeatureSet, config_kwargs_from_metadata, load_features
 from modeling_asa.metrics import compute_ordinal_metrics, make_compute_metrics
 from modeling_asa.model_card import write_model_card
+from modeling_asa.scoring import label_value, prediction_rows, write_predictions
 from modeling_asa.synthetic import make_synthetic_features
 from modeling_asa.trainer import AsaTrainer, AsaTrainingArguments
 
@@ -227,18 +229,28 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     trainer.save_metrics("train", train_result.metrics)
 
     results: dict[str, dict[str, float]] = {}
+    label_values = [label_value(model.config.id2label[i]) for i in range(num_labels)]
     for split in [data_args.eval_split, *test_splits]:
         if split in results:
             continue
-        prediction = trainer.predict(feature_set.dataset[split], metric_key_prefix=split)
+        dataset = feature_set.dataset[split]
+        prediction = trainer.predict(dataset, metric_key_prefix=split)
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
         metrics = compute_ordinal_metrics(logits.argmax(-1), prediction.label_ids, num_classes=num_labels)
         results[split] = {k: float(v) for k, v in metrics.items()}
         trainer.log_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
         trainer.save_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
+        if trainer.is_world_process_zero() and "response_id" in dataset.column_names:
+            references = [label_values[int(i)] for i in prediction.label_ids]
+            rows = prediction_rows(dataset["response_id"], logits, label_values, references)
+            write_predictions(Path(training_args.output_dir, f"predictions_{split}.csv"), rows, label_values)
 
     if trainer.is_world_process_zero():
         Path(training_args.output_dir, "asa_results.json").write_text(json.dumps(results, indent=2))
+        recipe = feature_set.metadata.get("recipe")
+        if recipe:
+            # the scorer rebuilds exactly these feature stages (asa-score, AsaScorer)
+            save_recipe(recipe, training_args.output_dir)
         write_model_card(
             training_args.output_dir,
             config=model.config,
@@ -246,6 +258,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             features_metadata=feature_set.metadata,
             training_args=training_args,
             num_train=len(train_dataset),
+            recipe=recipe,
         )
         summary = ", ".join(
             f"{split}: acc={m['accuracy']:.3f} macroF1={m['macro_f1']:.3f} QWK={m['qwk']:.3f}"

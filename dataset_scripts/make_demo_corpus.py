@@ -9,7 +9,7 @@ voiced tone burst (a speaker-specific pitch with harmonics), and a higher score 
 
 The transcript has one word per burst and longer, more complex sentences for higher scores, so
 the language-use branch has a signal too. Files mix WAV and FLAC, 16 kHz and 22.05 kHz, mono
-and one stereo file, to exercise :func:`modeling_asa.features.audio.load_audio`. The default
+and one stereo file, to exercise :func:`modeling_asa.audio.load_audio`. The default
 corpus (12 speakers x 6 responses, 3 questions) is about 1.5 MB and takes well under a second.
 Silence between bursts is digital zero (a noise floor would triple the FLAC size).
 

@@ -1,5 +1,6 @@
 # Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
-"""Console scripts: ``asa-prepare`` (corpus folder -> cached features folder)."""
+"""Console scripts: ``asa-prepare`` (corpus folder -> cached features folder) and ``asa-score`` (recordings ->
+scores with a trained model and its feature recipe)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ logger = logging.getLogger("modeling_asa.cli")
 
 
 def build_prepare_parser() -> argparse.ArgumentParser:
-    from .features.pipeline import STAGES, PrepareSettings
+    from .features.runner import STAGES, PrepareSettings
 
     d = PrepareSettings()
     parser = argparse.ArgumentParser(
@@ -64,7 +65,7 @@ def prepare_main(argv: list[str] | None = None) -> int:
         # ctc-segmentation logs one INFO line per aligned word; keep them for --log-level DEBUG only.
         logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
     from .data import CorpusError
-    from .features.pipeline import FeaturePipeline, PipelineError, PrepareSettings
+    from .features.runner import FeaturePipeline, PipelineError, PrepareSettings
 
     try:
         settings = PrepareSettings(
@@ -98,7 +99,164 @@ def prepare_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["build_prepare_parser", "prepare_main"]
+def build_score_parser() -> argparse.ArgumentParser:
+    from .features.recipe import MODEL_OPTIONS
+
+    parser = argparse.ArgumentParser(
+        prog="asa-score",
+        description=(
+            "Score spoken answers with a model trained by train_asa.py, computing exactly the features it was "
+            "trained on (its feature_recipe.json). Give audio files and --question, or a corpus folder with "
+            "--corpus and --output. Exit status: 0 all scored, 1 some could not be scored, 2 none."
+        ),
+    )
+    parser.add_argument("audio", nargs="*", help="audio files to score")
+    parser.add_argument("--model", required=True, help="model folder written by train_asa.py, or a Hub id")
+    parser.add_argument("--question", default=None, help="the question text the answers respond to")
+    parser.add_argument("--transcript", default=None, help="a known transcript (for a single file)")
+    parser.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
+    parser.add_argument("--corpus", default=None, help="score a corpus folder (metadata.csv, questions.jsonl)")
+    parser.add_argument("--output", default=None, help="with --corpus: the predictions CSV to write")
+    parser.add_argument("--split", default=None, help="with --corpus: only the rows of this split (split column)")
+    parser.add_argument("--label-column", default=None, help="with --corpus: the label column, if any")
+    parser.add_argument("--rater-rule", default="floor", choices=["floor", "round", "ceil"])
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
+    parser.add_argument("--batch-size", type=int, default=8, help="answers per batch (default: %(default)s)")
+    for option, stage in MODEL_OPTIONS.items():
+        parser.add_argument(
+            f"--{option.replace('_', '-')}", default=None,
+            help=f"use this model for the {stage} stage instead of the one recorded in the recipe",
+        )  # fmt: skip
+    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def _print_table(scores, label_values) -> None:
+    header = ["file", "predicted", "expected", *(f"p({v})" for v in label_values)]
+    rows = []
+    for s in scores:
+        if s.error:
+            rows.append([s.file, "error", s.error])
+            continue
+        expected = f"{s.expected_score:.2f}" if s.expected_score is not None else "-"
+        rows.append([s.file, str(s.predicted), expected, *(f"{s.probabilities[v]:.3f}" for v in label_values)])
+    width = max(len(header[0]), *(len(r[0]) for r in rows))
+    print("  ".join([header[0].ljust(width), *(h.rjust(9) for h in header[1:])]))
+    for row in rows:
+        if row[1] == "error":
+            print(f"{row[0].ljust(width)}  error: {row[2]}")
+        else:
+            print("  ".join([row[0].ljust(width), *(c.rjust(9) for c in row[1:])]))
+
+
+def _score_corpus(scorer, args) -> list:
+    """Score every usable row of a corpus folder; write the predictions CSV and, with labels, metrics.json."""
+    import json
+    from pathlib import Path
+
+    from .audio import AudioError, load_audio
+    from .data import SPLIT_COLUMN, load_corpus
+    from .features.stage import Answer
+    from .metrics import compute_ordinal_metrics
+    from .scoring import AsaScore, write_predictions
+
+    corpus = load_corpus(
+        args.corpus, label_column=args.label_column, rater_rule=args.rater_rule, strict=False, require_labels=False
+    )
+    rows = corpus.dataset.remove_columns("audio").to_list()
+    paths = [a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]
+    if args.split:
+        if not rows or SPLIT_COLUMN not in rows[0]:
+            raise ValueError(f"--split {args.split}: {args.corpus}/metadata.csv has no {SPLIT_COLUMN!r} column")
+        keep = [i for i, r in enumerate(rows) if r[SPLIT_COLUMN] == args.split]
+        rows, paths = [rows[i] for i in keep], [paths[i] for i in keep]
+    failed = [AsaScore(p.file, p.response_id or "", error=p.reason) for p in corpus.problems]
+    answers, references = [], {}
+    for row, path in zip(rows, paths):
+        rid = str(row["response_id"])
+        try:
+            wave = load_audio(path)
+        except AudioError as err:
+            failed.append(AsaScore(path, rid, error=str(err)))
+            continue
+        question = corpus.questions.get(str(row["question_id"]))
+        answers.append(Answer(rid, wave, str(row["question_id"]), question, row.get("transcript") or None, path))
+        references[rid] = row.get("label")
+    for score in failed:
+        logger.warning("%s: %s", score.file, score.error)
+    scores = scorer.score_answers(answers, show_progress=True)
+    labelled = any(v is not None for v in references.values())
+    table = []
+    for score in scores:
+        row = {"response_id": score.response_id, "predicted": score.predicted,
+               "expected_score": score.expected_score, "error": score.error or ""}  # fmt: skip
+        row.update({f"prob_{v}": score.probabilities.get(v) for v in scorer.label_values})
+        if labelled:
+            row["reference"] = references[score.response_id]
+        table.append(row)
+    output = Path(args.output)
+    write_predictions(output, table, scorer.label_values)
+    if labelled:
+        index = {v: i for i, v in enumerate(scorer.label_values)}
+        pairs = [(index[s.predicted], index[references[s.response_id]]) for s in scores
+                 if not s.error and references[s.response_id] in index]  # fmt: skip
+        outside = sum(1 for s in scores if not s.error and references[s.response_id] not in index)
+        if outside:
+            logger.warning("%d answers have labels outside the model's classes %s: left out of the metrics", outside,
+                           scorer.label_values)  # fmt: skip
+        if pairs:
+            predicted, reference = zip(*pairs)
+            metrics = compute_ordinal_metrics(list(predicted), list(reference), num_classes=len(scorer.label_values))
+            metrics = {k: float(v) for k, v in metrics.items()}
+            metrics["num_scored"] = len(pairs)
+            (output.parent / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            print(
+                f"{len(pairs)} answers: " + ", ".join(f"{k}={metrics[k]:.3f}" for k in ("accuracy", "macro_f1", "qwk"))
+            )
+    print(f"Wrote {output} ({len(scores) - sum(1 for s in scores if s.error)} scored, "
+          f"{sum(1 for s in scores if s.error) + len(failed)} failed)")  # fmt: skip
+    return [*scores, *failed]
+
+
+def score_main(argv: list[str] | None = None) -> int:
+    """Entry point of ``asa-score``; returns 0 when every answer was scored, 1 when some failed, 2 when none was."""
+    import json
+
+    parser = build_score_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s - %(name)s - %(message)s")
+    logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
+    if bool(args.corpus) == bool(args.audio):
+        parser.error("give audio files, or --corpus CORPUS_DIR --output PREDICTIONS.csv (not both)")
+    if args.corpus and not args.output:
+        parser.error("--corpus needs --output PREDICTIONS.csv")
+    from .data import CorpusError
+    from .features.recipe import MODEL_OPTIONS, RecipeError
+    from .scoring import AsaScorer
+
+    overrides = {option: getattr(args, option) for option in MODEL_OPTIONS}
+    try:
+        scorer = AsaScorer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, **overrides)
+        if args.corpus:
+            scores = _score_corpus(scorer, args)
+        else:
+            scores = scorer.score(args.audio, question=args.question, transcript=args.transcript, show_progress=True)
+            for s in scores:
+                if s.error:
+                    logger.error("%s: %s", s.file, s.error)
+            if args.json:
+                keys = ("file", "predicted", "expected_score", "probabilities", "words", "error")
+                print(json.dumps([{k: s.to_dict()[k] for k in keys} for s in scores], indent=2))
+            else:
+                _print_table(scores, scorer.label_values)
+    except (RecipeError, CorpusError, ValueError, OSError) as err:
+        logger.error("%s", " ".join(str(err).split()) if not isinstance(err, CorpusError) else err)
+        return 2
+    failed = sum(1 for s in scores if s.error)
+    return 0 if failed == 0 else (2 if failed == len(scores) else 1)
+
+
+__all__ = ["build_prepare_parser", "build_score_parser", "prepare_main", "score_main"]
 
 if __name__ == "__main__":
     sys.exit(prepare_main())

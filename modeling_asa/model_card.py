@@ -74,6 +74,27 @@ def _inputs_table(config: Any) -> str:
     return "\n".join(f"| {name} | {value} |" for name, value in rows)
 
 
+def _recipe_table(recipe: dict[str, Any] | None) -> str:
+    """The feature recipe as recorded (every stage that ran, with its settings), or a note when there is none."""
+    if not recipe:
+        return "No feature recipe: this model was not trained on `asa-prepare` features and cannot score audio."
+    rows = ["| stage | settings |", "|---|---|"]
+    for stage, settings in recipe.get("stages", {}).items():
+        shown = []
+        for key, value in settings.items():
+            if key == "inventory":
+                value = f"{value.get('feature_size')} one-hot columns of spaCy {value.get('spacy_model')} " \
+                        f"{value.get('spacy_model_version')}"  # fmt: skip
+            elif isinstance(value, str):
+                value = f"`{_model_reference(value)}`"
+            shown.append(f"{key}: {value}")
+        rows.append(f"| {stage} | {'; '.join(shown)} |")
+    normalisation = recipe.get("delivery_normalisation")
+    if normalisation:
+        rows.append(f"| delivery normalisation | mean/std per field over {normalisation.get('fitted_on')} |")
+    return "\n".join(rows)
+
+
 def render_model_card(
     config: Any,
     results: dict[str, dict[str, float]] | None = None,
@@ -82,6 +103,7 @@ def render_model_card(
     num_train: int | None = None,
     model_name: str = "asa-hybrid",
     license: str = "apache-2.0",
+    recipe: dict[str, Any] | None = None,
 ) -> str:
     """Fill the model-card template.
 
@@ -93,6 +115,7 @@ def render_model_card(
         num_train: number of training rows.
         model_name: title of the card.
         license: license id for the Hub metadata.
+        recipe: the feature recipe (``feature_recipe.json``) the model was trained on.
 
     Returns:
         The card as Markdown with YAML front matter.
@@ -118,6 +141,7 @@ def render_model_card(
         "num_hidden_layers": config.num_hidden_layers,
         "num_attention_heads": config.num_attention_heads,
         "inputs_table": _inputs_table(config),
+        "recipe_table": _recipe_table(recipe),
         "data_description": description,
         "num_train": num_train if num_train is not None else "unknown",
         "optimizer": "RAdam" if getattr(args, "use_radam", False) else getattr(args, "optim", "unknown"),

@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
     dtype = getattr(torch, args.dtype)
 
+    from modeling_asa.audio import load_audio
     from modeling_asa.data import load_corpus
-    from modeling_asa.features.audio import load_audio
 
     corpus = load_corpus(args.corpus, strict=False, label_column=args.label_column)
     rows = corpus.dataset.select(range(min(args.num_clips, len(corpus.dataset))))

@@ -1,4 +1,4 @@
-"""Tests for modeling_asa.features.audio: decoding, mono mixing, resampling and error messages."""
+"""Tests for modeling_asa.audio: decoding, mono mixing, resampling and error messages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from modeling_asa.features.audio import (
+from modeling_asa.audio import (
     TARGET_SAMPLE_RATE,
     AudioError,
     audio_duration,
@@ -114,7 +114,7 @@ def test_partial_nan_replaced_with_warning(tmp_path, caplog):
     data[200] = np.inf
     path = tmp_path / "partial_nan.wav"
     sf.write(path, data, 16000, subtype="FLOAT")
-    with caplog.at_level(logging.WARNING, logger="modeling_asa.features.audio"):
+    with caplog.at_level(logging.WARNING, logger="modeling_asa.audio"):
         wave = load_audio(path)
     assert np.isfinite(wave).all()
     assert wave[105] == 0.0 and wave[200] == 0.0 and wave[0] == pytest.approx(0.1)

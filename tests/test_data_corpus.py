@@ -16,6 +16,7 @@ from paths import REPO_ROOT, SHARED_CORPUS, SHARED_CORPUS_MISSING
 from scipy.stats import spearmanr
 
 from dataset_scripts.make_demo_corpus import make_demo_corpus
+from modeling_asa.audio import load_audio
 from modeling_asa.data import (
     Corpus,
     CorpusError,
@@ -25,7 +26,6 @@ from modeling_asa.data import (
     read_questions,
     validate_corpus,
 )
-from modeling_asa.features.audio import load_audio
 
 
 def _rows(n: int = 4, **overrides: str) -> list[dict[str, str]]:

@@ -15,7 +15,6 @@ from modeling_asa.features.delivery import (
     DELIVERY_FIELD_DESCRIPTIONS,
     DELIVERY_FIELDS,
     DeliveryExtractor,
-    apply_normalizer,
     compute_delivery_features,
     fit_normalizer,
 )
@@ -161,7 +160,7 @@ def test_compute_delivery_features_length_mismatch():
         compute_delivery_features(speech_like_wave(), SR, segments, None, None, np.zeros(2), None)
 
 
-def test_fit_and_apply_normalizer_against_numpy():
+def test_fit_normalizer_against_numpy():
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((n, 4)) * [1, 2, 0, 5] + [0, 1, 3, -2] for n in (3, 0, 5)]
     arrays[0][1, 1] = np.nan
@@ -173,10 +172,6 @@ def test_fit_and_apply_normalizer_against_numpy():
     np.testing.assert_allclose(std[:2], [np.nanstd(stacked[:, j]) for j in range(2)], rtol=1e-5)
     assert std[2] == pytest.approx(1e-6)  # constant field: floored
     assert (mean[3], std[3]) == (0.0, 1.0)
-    normed = apply_normalizer(arrays[2], mean, std)
-    assert normed.dtype == np.float32 and np.isfinite(normed).all()
-    np.testing.assert_allclose(normed[:, 0], (arrays[2][:, 0] - mean[0]) / std[0], rtol=1e-5)
-    assert (normed[:, 3] == 0).all() and normed[1, 1] == pytest.approx((arrays[2][1, 1] - mean[1]) / std[1], rel=1e-5)
 
 
 def test_fit_normalizer_errors():
@@ -264,9 +259,22 @@ def test_delivery_extractor_with_kenlm_scorer(models, tmp_path):
         "\\data\\\nngram 1=5\nngram 2=1\n\n\\1-grams:\n-1.0\t<unk>\t0\n-99\t<s>\t-0.2\n-0.5\t</s>\t0\n"
         "-0.3\thello\t-0.1\n-0.6\tworld\t0\n\n\\2-grams:\n-0.05\thello world\n\n\\end\\\n"
     )
+    from modeling_asa.features.delivery import DeliveryStage
+    from modeling_asa.features.stage import Answer, assemble_example
+
     mono, multi = models
+    delivery = DeliveryStage(mono.name_or_path, multi.name_or_path, device="cpu")
+    lm = lm_module.LmStage(str(arpa))
+    assert lm.needs == ("delivery",) and lm.settings() == {"lm": str(arpa), "case": "upper"}
+    answer = Answer("r1", speech_like_wave(), transcript="hello world")
+    (found,) = delivery.compute([answer], [{}])
+    assert found["delivery_core"].shape == (2, len(DELIVERY_FIELDS) - 1) and list(found["words"]) == ["hello", "world"]
+    (scores,) = lm.compute([answer], [{"delivery": found}])
+    features = assemble_example({"delivery": found, "lm": scores})["delivery_features"]
     scorer = lm_module.KenlmScorer(str(arpa))
-    (res,) = DeliveryExtractor(mono, multi, lm=scorer).extract([speech_like_wave()], ["hello world"])
-    assert res.problem is None
-    np.testing.assert_allclose(res.features[:, FIELD["lm_log10_prob"]], scorer.word_scores(["hello", "world"]))
-    assert np.isfinite(res.features[:, FIELD["lm_log10_prob"]]).all()
+    np.testing.assert_allclose(features[:, FIELD["lm_log10_prob"]], scorer.word_scores(["hello", "world"]))
+    assert np.isfinite(features[:, FIELD["lm_log10_prob"]]).all()
+    # without the LM stage the column is NaN, every other column is the delivery stage's own
+    alone = assemble_example({"delivery": found})["delivery_features"]
+    assert np.isnan(alone[:, FIELD["lm_log10_prob"]]).all()
+    np.testing.assert_array_equal(np.delete(alone, FIELD["lm_log10_prob"], 1), found["delivery_core"])

@@ -1,4 +1,4 @@
-"""Tests for modeling_asa.features.lm (KenlmScorer), scripts/build_lm.py and scripts/build_kenlm.sh.
+"""Tests for modeling_asa.features.lm (KenlmScorer), modeling_asa.tools.build_lm and scripts/build_kenlm.sh.
 
 The unit tests score a hand-written bigram ARPA file and compare KenLM's numbers with values
 computed by hand and with a plain-loop backoff reference written here. The integration tests need
@@ -25,6 +25,7 @@ import pytest
 from paths import ENGLISH_LM, REPO_ROOT
 
 from modeling_asa.features.lm import KenlmScorer, LanguageModelError, normalize_text
+from modeling_asa.tools import build_lm
 
 BUILD_LM = REPO_ROOT / "scripts" / "build_lm.py"
 BUILD_KENLM = REPO_ROOT / "scripts" / "build_kenlm.sh"
@@ -95,14 +96,6 @@ def arpa(tmp_path: Path) -> Path:
 def scorer(arpa: Path) -> KenlmScorer:
     pytest.importorskip("kenlm", reason="the kenlm Python module is not installed (pip install kenlm)")
     return KenlmScorer(arpa)
-
-
-def load_build_lm():
-    """Import scripts/build_lm.py as a module."""
-    spec = importlib.util.spec_from_file_location("build_lm", BUILD_LM)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -243,11 +236,10 @@ def test_import_without_kenlm(arpa, monkeypatch):
         KenlmScorer(arpa)
 
 
-# --------------------------------------------------------------------------- scripts/build_lm.py (no KenLM programs)
+# --------------------------------------------------------------------------- tools.build_lm (no KenLM programs)
 
 
 def test_split_sentences_and_gutenberg():
-    build_lm = load_build_lm()
     text = (
         "The Project Gutenberg EBook of Something\r\n\r\n*** START OF THIS PROJECT GUTENBERG EBOOK X ***\r\n\r\n"
         'CHAPTER I\r\n\r\nMr. Weston came at\r\nten. "Was it late?" asked Mrs. Weston.  It was!\r\n\r\n'
@@ -286,7 +278,6 @@ def _r_serialize(item: bytes) -> bytes:
 
 def test_read_r_lazy_data(tmp_path):
     """An R lazy-load database written here byte by byte (R's XDR format) is read back."""
-    build_lm = load_build_lm()
     objects = {"book": ["First line of a book.", "Second line."], "other": ["Hello there."]}
     blob, offsets = b"", {}
     for name, lines in objects.items():
@@ -313,7 +304,6 @@ def test_read_r_lazy_data(tmp_path):
 
 
 def test_write_normalized_sentences(tmp_path):
-    build_lm = load_build_lm()
     raw = ["We call it bear.", "It is not to be done!", "--", "Hello.", "One two three.", "Go home now."]
     stats = build_lm.write_normalized_sentences(
         raw,
@@ -329,7 +319,6 @@ def test_write_normalized_sentences(tmp_path):
 
 
 def test_read_sentence_and_text_files(tmp_path):
-    build_lm = load_build_lm()
     (tmp_path / "q.jsonl").write_text('{"text": "We call it bear"}\n\n{"text": "It is done"}\n', encoding="utf-8")
     assert build_lm.read_sentence_file(tmp_path / "q.jsonl") == ["We call it bear", "It is done"]
     (tmp_path / "bad.jsonl").write_text('{"prompt": "x"}\n', encoding="utf-8")
@@ -346,7 +335,6 @@ def test_read_sentence_and_text_files(tmp_path):
 
 
 def test_build_lm_cli_errors(tmp_path, capsys):
-    build_lm = load_build_lm()
     with pytest.raises(SystemExit):
         build_lm.parse_args(["--output", "x.arpa"])  # no text source
     with pytest.raises(build_lm.LmBuildError, match="KenLM program 'lmplz' not found in .*build_kenlm.sh"):
@@ -357,6 +345,30 @@ def test_build_lm_cli_errors(tmp_path, capsys):
     assert "--order" in help_text and "--case {upper,lower}" in help_text
     assert build_lm.main(["--text", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "x.arpa"),
                           "--kenlm-bin", str(tmp_path)]) == 1  # fmt: skip
+
+
+def test_find_kenlm_program_default_folder(tmp_path, monkeypatch):
+    """Without --kenlm-bin the default folder is searched first, then PATH; the error names both."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(build_lm.LmBuildError, match=r"not found in .*default or PATH"):
+        build_lm.find_kenlm_program("lmplz", default_kenlm_bin=tmp_path / "default")
+    with pytest.raises(build_lm.LmBuildError, match=r"'lmplz' not found in PATH"):
+        build_lm.find_kenlm_program("lmplz")
+    program = tmp_path / "default" / "lmplz"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    assert build_lm.find_kenlm_program("lmplz", default_kenlm_bin=program.parent) == program
+    with pytest.raises(build_lm.LmBuildError, match="not found in"):  # an explicit folder is searched alone
+        build_lm.find_kenlm_program("lmplz", tmp_path, default_kenlm_bin=program.parent)
+
+
+def test_build_lm_script_help():
+    """The thin script keeps its command line; its help names the checkout's KenLM folder as the default."""
+    proc = subprocess.run([sys.executable, str(BUILD_LM), "--help"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "--order" in proc.stdout and "--case {upper,lower}" in proc.stdout
+    assert "kenlm/bin" in " ".join(proc.stdout.split())
 
 
 def test_build_kenlm_names_missing_tools(tmp_path):
@@ -405,8 +417,7 @@ CORPUS = [
 @needs_lmplz
 @pytest.mark.parametrize("suffix", [".arpa", ".bin"])
 def test_build_lm_function(tmp_path, suffix):
-    build_lm = load_build_lm()
-    output = build_lm.build_lm(CORPUS, tmp_path / f"small{suffix}", order=3, memory="100M")
+    output = build_lm.build_lm(CORPUS, tmp_path / f"small{suffix}", order=3, memory="100M", kenlm_bin=KENLM_BIN)
     assert output.is_file() and output.stat().st_size > 0
     lm = KenlmScorer(output)
     assert lm.order == 3
@@ -421,7 +432,6 @@ def test_build_lm_function(tmp_path, suffix):
 @needs_kenlm
 @needs_lmplz
 def test_build_lm_cli(tmp_path, monkeypatch):
-    build_lm = load_build_lm()
     monkeypatch.chdir(tmp_path)
     text = tmp_path / "domain.txt"
     text.write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
@@ -431,7 +441,7 @@ def test_build_lm_cli(tmp_path, monkeypatch):
         "--memory", "100M", "--case", "lower", "--heldout-every", "10", "--heldout-output", str(heldout),
         "--eval-text", str(heldout), "--report", str(report),
     ]  # fmt: skip
-    assert build_lm.main(argv) == 0
+    assert build_lm.main(argv, default_kenlm_bin=KENLM_BIN) == 0
     data = json.loads(report.read_text())
     assert data["text"]["heldout"] == 3 and data["text"]["written"] == 27
     assert data["model_bytes"] == output.stat().st_size

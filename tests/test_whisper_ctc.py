@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -422,6 +423,41 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
     return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / name), *args], capture_output=True, text=True,
                           env=env, timeout=600, check=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("script", ["train_ctc_head.py", "build_ctc_aligners.py", "evaluate_ctc_aligner.py"])
+def test_script_help_runs(script):
+    """The thin scripts over modeling_asa.tools keep their command lines."""
+    result = run_script(script, "--help")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("usage:") and "--help" in result.stdout
+
+
+def test_tools_are_not_imported_with_the_package():
+    code = "import sys, modeling_asa; print(sorted(m for m in sys.modules if m.startswith('modeling_asa.tools')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]"
+
+
+def test_train_ctc_head_helpers():
+    from modeling_asa.tools import train_ctc_head as tool
+
+    batches = tool.make_batches([5, 1, 3, 2, 4], 2, random.Random(0))
+    assert sorted(i for b in batches for i in b) == [0, 1, 2, 3, 4] and max(len(b) for b in batches) == 2
+    items = [("a", torch.ones(3, 2, dtype=torch.float16), [4, 5], "AB"), ("b", torch.ones(1, 2), [6], "C")]
+    states, lengths, labels = tool.collate(items, [0, 1])
+    assert states.shape == (2, 3, 2) and lengths.tolist() == [3, 1] and labels.tolist() == [[4, 5], [6, -100]]
+    masked = tool.time_mask(states, lengths, 1.0, 2, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(masked[0], torch.ones(3, 2))  # masked frames get the row mean (1 here)
+    assert tool.time_mask(states, lengths, 0.0, 2, torch.Generator()) is states
+    logits = torch.randn(2, 3, 4)
+    teacher = torch.log_softmax(logits, -1)
+    assert float(tool.distillation_loss(logits, teacher, lengths)) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(SystemExit):
+        tool.parse_args(["--whisper", "w", "--name", "n"])  # no --corpus and no default corpus
+    args = tool.parse_args(["--whisper", "w", "--name", "n"], default_corpus="corpus_dir")
+    assert args.corpus == "corpus_dir" and args.stage == "all"
 
 
 @pytest.mark.slow

@@ -6,8 +6,9 @@ audio); each response is the reading of its question's text, so the transcript o
 prompt, normalised by :func:`~modeling_asa.ctc.processing_whisper_ctc.normalize_transcript`. This is
 the case of speechocean762 (Zhang et al., 2021, CC BY 4.0), whose prompts are the read sentences.
 
-Used by ``scripts/train_ctc_head.py`` and ``scripts/evaluate_ctc_aligner.py``, so both see the same
-transcripts and the same held-out speakers.
+Used by :mod:`modeling_asa.tools.train_ctc_head` and :mod:`modeling_asa.tools.evaluate_ctc_aligner` (behind
+``scripts/train_ctc_head.py`` and ``scripts/evaluate_ctc_aligner.py``), so both see the same transcripts and the
+same held-out speakers.
 
 Example:
     >>> char_error_rate(["HELLO WORLD"], ["HELO WORLD"]), word_error_rate(["HELLO WORLD"], ["HELO WORLD"])

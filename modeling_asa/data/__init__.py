@@ -21,6 +21,7 @@ from .corpus import (
     validate_corpus,
 )
 from .splits import (
+    SPLIT_COLUMN,
     SPLIT_NAMES,
     assign_splits,
     load_assignment,
@@ -36,6 +37,7 @@ __all__ = [
     "RATER_LABEL",
     "RATER_RULES",
     "REQUIRED_COLUMNS",
+    "SPLIT_COLUMN",
     "SPLIT_NAMES",
     "Corpus",
     "CorpusError",

@@ -41,7 +41,8 @@ import datasets
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from ..features.audio import TARGET_SAMPLE_RATE, audio_problem
+from ..audio import TARGET_SAMPLE_RATE, audio_problem
+from .splits import SPLIT_COLUMN, SPLIT_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -292,7 +293,9 @@ def _read_questions(path: Path, scan: _Scan) -> None:
         scan.problems.append(CorpusProblem(str(path), "questions file holds no questions"))
 
 
-def _resolve_label(header: list[str], label_column: str | None, where: str, scan: _Scan) -> None:
+def _resolve_label(
+    header: list[str], label_column: str | None, where: str, scan: _Scan, require_labels: bool = True
+) -> None:
     """Decide where the label comes from, recording a fatal problem when it is ambiguous or absent."""
     raters = sorted((c for c in header if _RATER_RE.match(c)), key=lambda c: int(_RATER_RE.match(c).group(1)))
     found = ", ".join(header)
@@ -321,6 +324,9 @@ def _resolve_label(header: list[str], label_column: str | None, where: str, scan
             scan.fatal = True
             return
         if not has_score and not raters:
+            if not require_labels:
+                scan.label_source = ""
+                return
             scan.problems.append(
                 CorpusProblem(
                     where,
@@ -336,12 +342,14 @@ def _resolve_label(header: list[str], label_column: str | None, where: str, scan
             scan.rater_columns = raters
     if scan.label_column is not None:
         scan.label_source = scan.label_column
-    else:
+    elif scan.rater_columns:
         scan.label_source = f"mean({', '.join(scan.rater_columns)})"
 
 
 def _parse_label(row: _Row, scan: _Scan, rater_rule: str) -> tuple[int | None, str | None]:
     """Return (label, problem) for one row."""
+    if scan.label_column is None and not scan.rater_columns:
+        return None, None  # an unlabelled corpus (scoring only)
     if scan.label_column is not None:
         column = scan.label_column
         raw = row.values.get(column, "").strip()
@@ -380,6 +388,7 @@ def _scan_corpus(
     check_audio: bool,
     rater_rule: str,
     min_duration: float,
+    require_labels: bool = True,
 ) -> _Scan:
     """Read and check a corpus folder, collecting every problem."""
     root = Path(corpus_dir).expanduser().resolve()
@@ -425,7 +434,7 @@ def _scan_corpus(
             CorpusProblem(where_header, f"missing required column(s) {', '.join(missing)}; found: {', '.join(header)}")
         )
         scan.fatal = True
-    _resolve_label(header, label_column, where_header, scan)
+    _resolve_label(header, label_column, where_header, scan, require_labels)
     reserved = [c for c in RESERVED_COLUMNS if c in header and c != scan.label_column]
     if reserved:
         scan.problems.append(
@@ -481,6 +490,9 @@ def _scan_corpus(
         elif classes is not None and label not in classes:
             bad(f"label {label} outside the declared classes {classes}")
         row.label = label
+        split = row.values.get(SPLIT_COLUMN)
+        if split is not None and split not in SPLIT_NAMES:
+            bad(f"split {split!r} is not one of {', '.join(SPLIT_NAMES)}")
         problem = _path_problem(row.values["file_name"])
         if problem is not None:
             bad(problem)
@@ -654,6 +666,7 @@ def load_corpus(
     *,
     check_audio: bool = True,
     min_duration: float = 0.1,
+    require_labels: bool = True,
 ) -> Corpus:
     """Load a corpus folder into a :class:`Corpus` after validating it.
 
@@ -668,7 +681,9 @@ def load_corpus(
             problems, logs a warning and keeps the problems in ``Corpus.problems``.
         check_audio: Read each audio header with ``soundfile.info`` (cheap, no decoding).
         min_duration: Audio shorter than this many seconds is a problem (default 0.1 s, the
-            minimum :func:`modeling_asa.features.audio.load_audio` accepts).
+            minimum :func:`modeling_asa.audio.load_audio` accepts).
+        require_labels: False accepts a corpus with no label column (for scoring): its rows have ``label``
+            ``None`` and the corpus has no classes.
 
     Returns:
         The loaded :class:`Corpus`.
@@ -685,7 +700,7 @@ def load_corpus(
     """
     _check_rater_rule(rater_rule)
     declared = _check_classes(classes)
-    scan = _scan_corpus(corpus_dir, label_column, declared, check_audio, rater_rule, min_duration)
+    scan = _scan_corpus(corpus_dir, label_column, declared, check_audio, rater_rule, min_duration, require_labels)
     if scan.fatal or (strict and scan.problems):
         raise CorpusError(format_problems(scan.problems, scan.root), scan.problems)
     kept = [row for i, row in enumerate(scan.rows) if i not in scan.bad_rows]
@@ -702,9 +717,9 @@ def load_corpus(
         problems = scan.problems or [CorpusProblem(str(scan.root / METADATA_FILE), "no usable rows")]
         raise CorpusError(format_problems(problems, scan.root) + "\n  (no usable rows left)", problems)
     dataset = _build_dataset(scan, kept)
-    found = sorted({row.label for row in kept})
+    found = sorted({row.label for row in kept if row.label is not None})
     corpus_classes = declared if declared is not None else found
-    source = scan.label_source if scan.label_column is not None else f"{scan.label_source} -> {rater_rule}"
+    source = scan.label_source if not scan.rater_columns else f"{scan.label_source} -> {rater_rule}"
     logger.info(
         "Loaded corpus %s: %d responses, %d questions, classes %s, label from %s",
         scan.root,

@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "dev", "test_known", "test_unknown")
 """The split names, in order."""
 
+SPLIT_COLUMN = "split"
+"""Optional ``metadata.csv`` column giving each response's split (one of :data:`SPLIT_NAMES`), used as given."""
+
 _KNOWN_SPLITS = SPLIT_NAMES[:3]
 
 
@@ -379,6 +382,7 @@ def load_assignment(path: str | os.PathLike) -> dict[str, str]:
 
 
 __all__ = [
+    "SPLIT_COLUMN",
     "SPLIT_NAMES",
     "assign_splits",
     "load_assignment",

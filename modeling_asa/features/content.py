@@ -34,6 +34,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .stage import Answer, Column, FeatureStage
+
 logger = logging.getLogger(__name__)
 
 SAMPLING_RATE = 16000
@@ -353,12 +355,90 @@ class QuestionEncoder:
         return [r for r in results if r is not None]
 
 
+class ContentStage(FeatureStage):
+    """The content stage: Whisper encoder states of each answer (float16, frames x ``d_model``).
+
+    Args:
+        acoustic_encoder (`str`): Whisper model id or folder.
+        device (`str`, *optional*), batch_size (`int`, *optional*): see [`FeatureStage`].
+    """
+
+    name = "content"
+    model_options = ("acoustic_encoder",)
+
+    def __init__(self, acoustic_encoder: str, device: str | None = None, batch_size: int = 8) -> None:
+        super().__init__(device, batch_size)
+        self.acoustic_encoder = acoustic_encoder
+        self.encoder: AcousticEncoder | None = None
+
+    def settings(self) -> dict[str, Any]:
+        return {"acoustic_encoder": self.acoustic_encoder, "acoustic_window": "full"}
+
+    def load(self) -> None:
+        if self.encoder is None:
+            self.encoder = AcousticEncoder(self.acoustic_encoder, device=self.device, batch_size=self.batch_size)
+            self.loaded = True
+
+    def compute(self, answers: Sequence[Answer], inputs: Sequence[Any]) -> list[Any]:
+        self.load()
+        states = self.encoder.encode([a.wave for a in answers], show_progress=False)
+        return [{"acoustic_features": s} for s in states]
+
+    def columns(self) -> dict[str, Column]:
+        self.load()
+        return {"acoustic_features": Column("float16", self.encoder.hidden_size, "frame")}
+
+
+class QuestionStage(FeatureStage):
+    """Sentence-BERT token states of each question text (float16, tokens x hidden), computed once per question.
+
+    Args:
+        context_encoder (`str`): Sentence-BERT model id or folder.
+        max_length (`int`, *optional*, defaults to 128): Longer questions are truncated to this many tokens.
+    """
+
+    name = "question"
+    model_options = ("context_encoder",)
+    uses_audio = False
+    per_question = True
+
+    def __init__(
+        self, context_encoder: str, max_length: int = 128, device: str | None = None, batch_size: int = 32
+    ) -> None:
+        super().__init__(device, batch_size)
+        self.context_encoder = context_encoder
+        self.max_length = max_length
+        self.encoder: QuestionEncoder | None = None
+
+    def settings(self) -> dict[str, Any]:
+        return {"context_encoder": self.context_encoder, "max_length": self.max_length}
+
+    def load(self) -> None:
+        if self.encoder is None:
+            self.encoder = QuestionEncoder(self.context_encoder, device=self.device, max_length=self.max_length)
+            self.loaded = True
+
+    def compute(self, answers: Sequence[Answer], inputs: Sequence[Any]) -> list[Any]:
+        self.load()
+        missing = [a.name for a in answers if not isinstance(a.question, str)]
+        if missing:
+            raise ValueError(f"question stage: no question text for {', '.join(missing[:5])}")
+        states = self.encoder.encode([a.question for a in answers], show_progress=len(answers) > 50)
+        return [{"question_features": s} for s in states]
+
+    def columns(self) -> dict[str, Column]:
+        self.load()
+        return {"question_features": Column("float16", self.encoder.hidden_size, "token")}
+
+
 __all__ = [
     "SAMPLING_RATE",
     "WHISPER_SAMPLES_PER_FRAME",
     "AcousticEncoder",
+    "ContentStage",
     "ModelLoadError",
     "QuestionEncoder",
+    "QuestionStage",
     "load_pretrained",
     "num_whisper_frames",
     "resolve_model_path",

@@ -28,8 +28,8 @@ prosody fields         :data:`~modeling_asa.features.prosody.PROSODY_FIELDS` (8 
 =====================  ========================================================================
 
 ``NaN`` marks a value that is not available (unaligned word, no multilingual model, no LM).
-:func:`fit_normalizer` ignores ``NaN``; :func:`apply_normalizer` standardises and then replaces
-``NaN`` by 0, i.e. by the training mean. The pipeline fits the normaliser on the **train split
+:func:`fit_normalizer` ignores ``NaN``; the model standardises its delivery input with the fitted statistics
+and then replaces ``NaN`` by 0, i.e. by the training mean. The pipeline fits the normaliser on the **train split
 only** and applies it to every split, so no statistic leaks from dev/test.
 
 Example:
@@ -49,7 +49,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -64,6 +64,7 @@ from .alignment import (
     word_posteriors,
 )
 from .prosody import PROSODY_FIELD_DESCRIPTIONS, PROSODY_FIELDS, word_prosody
+from .stage import Answer, Column, FeatureStage, model_identity, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +89,6 @@ DELIVERY_FIELD_DESCRIPTIONS: dict[str, str] = {
     "asr_confidence": "mean max-posterior over the word's emitted frames of the ASR (multilingual) model",
 }
 """One line per :data:`DELIVERY_FIELDS` entry."""
-
-
-@runtime_checkable
-class WordScorer(Protocol):
-    """An n-gram language model giving one log10 probability per word (e.g. ``KenlmScorer``)."""
-
-    def word_scores(self, words: list[str]) -> np.ndarray:
-        """Per-word log10 probabilities, shape ``(len(words),)``."""
 
 
 @dataclass
@@ -181,7 +174,7 @@ def fit_normalizer(
     """Per-field mean and standard deviation over all words of all responses, ignoring ``NaN``.
 
     Call it on the **train split only** (the pipeline does) and apply the result to every split
-    with :func:`apply_normalizer`.
+    by the model (``AsaHybridConfig.delivery_feature_mean`` / ``delivery_feature_std``).
 
     Args:
         feature_arrays: Arrays ``(n_words_i, F)`` (responses with 0 words are fine).
@@ -218,21 +211,6 @@ def fit_normalizer(
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def apply_normalizer(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Standardise features with train statistics and replace missing values (``NaN``) by 0.
-
-    Args:
-        features: ``(n_words, F)`` raw features.
-        mean: ``(F,)`` from :func:`fit_normalizer`.
-        std: ``(F,)`` from :func:`fit_normalizer`.
-
-    Returns:
-        Float32 ``(n_words, F)``, finite.
-    """
-    out = (np.asarray(features, dtype=np.float64) - mean) / std
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
-
-
 class DeliveryExtractor:
     """Compute :class:`DeliveryResult` for a list of responses.
 
@@ -241,8 +219,8 @@ class DeliveryExtractor:
         multi: Multilingual CTC model, used for the ASR transcript (when none is given),
             ``multi_posterior`` and ``asr_confidence``; ``None`` uses ``mono`` for ASR and leaves
             ``multi_posterior`` ``NaN``.
-        lm: Any object with ``word_scores(words) -> (n_words,)`` log10 probabilities
-            (``KenlmScorer``), or ``None`` (``lm_log10_prob`` is ``NaN``).
+
+    ``lm_log10_prob`` is left ``NaN``: the LM stage ([`~modeling_asa.features.lm.LmStage`]) computes that column.
 
     Example:
         >>> extractor = DeliveryExtractor(CtcModel("/models/wav2vec2-en"), CtcModel("/models/xlsr"))  # doctest: +SKIP
@@ -255,11 +233,9 @@ class DeliveryExtractor:
         self,
         mono: CtcModel,
         multi: CtcModel | None = None,
-        lm: WordScorer | None = None,
     ) -> None:
         self.mono = mono
         self.multi = multi
-        self.lm = lm
 
     @property
     def asr_model(self) -> CtcModel:
@@ -271,7 +247,7 @@ class DeliveryExtractor:
         model: CtcModel, waves: dict[int, np.ndarray], sr: int, show_progress: bool = True
     ) -> dict[int, np.ndarray | str]:
         """Log posteriors per response index; a failing response maps to its error message."""
-        from .audio import to_mono_16k
+        from ..audio import to_mono_16k
 
         if not waves:
             return {}
@@ -329,8 +305,7 @@ class DeliveryExtractor:
             confidence = segment_confidence(lp_asr, segments, self.asr_model)
         mono_post = word_posteriors(lp_mono, segments, words, self.mono)
         multi_post = word_posteriors(lp_multi, segments, words, self.multi) if self.multi is not None else None
-        lm_scores = np.asarray(self.lm.word_scores(list(words))) if self.lm is not None else None
-        features = compute_delivery_features(wave, sr, segments, mono_post, multi_post, lm_scores, confidence)
+        features = compute_delivery_features(wave, sr, segments, mono_post, multi_post, None, confidence)
         return DeliveryResult(list(words), segments, features, text, None)
 
     def extract(
@@ -408,18 +383,193 @@ class DeliveryExtractor:
                         continue
                     except Exception as exc:  # noqa: BLE001 - one bad response must not stop the batch
                         problems[i] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
-            logger.warning("response %d: no delivery features: %s", i, problems[i])
             results.append(DeliveryResult([], [], empty.copy(), given or "", problems[i]))
         return results
 
 
+LM_FIELD = DELIVERY_FIELDS.index("lm_log10_prob")
+CORE_FIELDS: tuple[str, ...] = tuple(f for f in DELIVERY_FIELDS if f != "lm_log10_prob")
+"""The delivery fields the delivery stage computes (all but ``lm_log10_prob``, which the LM stage computes)."""
+
+
+def delivery_matrix(core: np.ndarray, lm_scores: np.ndarray | None = None) -> np.ndarray:
+    """The per-word delivery vector in :data:`DELIVERY_FIELDS` order, from the two stages that compute it.
+
+    Args:
+        core: ``(n_words, len(CORE_FIELDS))`` from the delivery stage.
+        lm_scores: ``(n_words,)`` from the LM stage, or ``None`` (no LM: the column is ``NaN``).
+
+    Returns:
+        Float32 ``(n_words, len(DELIVERY_FIELDS))``.
+    """
+    core = np.asarray(core, dtype=np.float32)
+    column = (
+        np.full(core.shape[0], np.nan, dtype=np.float32)
+        if lm_scores is None
+        else np.asarray(lm_scores, dtype=np.float32).reshape(-1)
+    )
+    if column.shape[0] != core.shape[0]:
+        raise ValueError(f"delivery_matrix: {column.shape[0]} LM scores for {core.shape[0]} words")
+    return np.insert(core, LM_FIELD, column, axis=1)
+
+
+def _model_type(name_or_path: str | None) -> str | None:
+    """``model_type`` from a local model folder's config.json (``None`` for a Hub id or no model)."""
+    import json
+    from pathlib import Path
+
+    if name_or_path is None or not (Path(name_or_path) / "config.json").is_file():
+        return None
+    try:
+        return json.loads((Path(name_or_path) / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError):
+        return None
+
+
+class DeliveryStage(FeatureStage):
+    """The delivery stage: transcript, CTC-segmentation words, prosody, posteriors and ASR confidence per word.
+
+    Args:
+        ctc_model (`str`): Monolingual CTC model (alignment, ``mono_posterior``).
+        asr_model (`str`, *optional*): Multilingual CTC model (transcript when none is given, ``multi_posterior``,
+            ASR confidence); ``None`` uses ``ctc_model`` for ASR and leaves ``multi_posterior`` undefined.
+        content_encoder (`str`, *optional*): The content stage's Whisper encoder. When ``asr_model`` is a Whisper
+            encoder + CTC head (``whisper_ctc``) with this very encoder, one Whisper pass serves both: the head reads
+            the content stage's (float16) states instead of re-running the encoder, and the stage needs ``content``.
+    """
+
+    name = "delivery"
+    model_options = ("ctc_model", "asr_model")
+
+    def __init__(
+        self,
+        ctc_model: str,
+        asr_model: str | None = None,
+        content_encoder: str | None = None,
+        device: str | None = None,
+        batch_size: int = 8,
+    ) -> None:
+        super().__init__(device, batch_size)
+        self.ctc_model = ctc_model
+        self.asr_model = asr_model
+        # Only a whisper_ctc ASR model can share the content pass (read from its config.json, no loading).
+        self.content_encoder = content_encoder if _model_type(asr_model) == "whisper_ctc" else None
+        self.extractor: DeliveryExtractor | None = None
+        self._shared = False
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return ("content",) if self.content_encoder else ()
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "ctc_model": self.ctc_model,
+            "asr_model": self.asr_model,
+            "shares_content_pass": self.content_encoder is not None,
+        }
+
+    def recipe(self) -> dict[str, Any]:
+        recipe = self.settings()
+        if self.loaded:
+            recipe["shares_content_pass"] = self._shared
+        return recipe
+
+    def cache_key(self, needed_keys=()) -> dict[str, Any]:
+        key = super().cache_key(needed_keys)
+        key["settings"]["content_encoder"] = model_identity(self.content_encoder)
+        return key
+
+    def load(self) -> None:
+        if self.extractor is not None:
+            return
+        from .alignment import CtcModel
+
+        mono = CtcModel(self.ctc_model, device=self.device, batch_size=self.batch_size)
+        multi = CtcModel(self.asr_model, device=self.device, batch_size=self.batch_size) if self.asr_model else None
+        self.extractor = DeliveryExtractor(mono, multi)
+        self._shared = self._shares_encoder(multi)
+        self.loaded = True
+
+    def _shares_encoder(self, ctc: CtcModel | None) -> bool:
+        """Whether the ASR model's Whisper encoder has exactly the content encoder's weights."""
+        if ctc is None or self.content_encoder is None:
+            return False
+        import torch
+
+        from .content import AcousticEncoder
+
+        model = ctc.model
+        encoder, head = getattr(model, "encoder", None), getattr(model, "head", None)
+        if encoder is None or head is None:
+            return False
+        theirs = AcousticEncoder(self.content_encoder, device="cpu").encoder.state_dict()
+        ours = encoder.state_dict()
+        same = theirs.keys() == ours.keys() and all(
+            ours[k].shape == theirs[k].shape and torch.equal(ours[k].detach().cpu().float(), theirs[k].float())
+            for k in ours
+        )
+        logger.info("delivery: %s %s the content stage's Whisper encoder%s", self.asr_model,
+                    "shares" if same else "does not share", ": its head reads the content states" if same else "")  # fmt: skip
+        return same
+
+    def _head_log_probs(self, states: np.ndarray, n_samples: int) -> np.ndarray:
+        """CTC log posteriors of the ASR head on content states (float16 as cached, computed in float32)."""
+        import torch
+
+        model = self.extractor.multi.model
+        frames = int(model._get_feat_extract_output_lengths(n_samples))
+        hidden = torch.from_numpy(np.asarray(states, dtype=np.float32)[:frames]).unsqueeze(0).to(model.device)
+        with torch.inference_mode():
+            logits = model.head(hidden.to(model.head.output.weight.dtype), torch.tensor([hidden.shape[1]]))
+        return torch.log_softmax(logits[0].float(), dim=-1).cpu().numpy()
+
+    def compute(self, answers: Sequence[Answer], inputs: Sequence[Any]) -> list[Any]:
+        self.load()
+        multi = None
+        if self._shared:
+            multi = [
+                self._head_log_probs(i["content"]["acoustic_features"], len(a.wave)) for a, i in zip(answers, inputs)
+            ]
+        try:
+            results = self.extractor.extract(
+                [a.wave for a in answers], [a.transcript for a in answers], multi_log_probs=multi, show_progress=False
+            )
+        except Exception as err:  # noqa: BLE001 - a failing batch is reported per answer, never stops the run
+            return [one_line(err)] * len(answers)
+        out: list[Any] = []
+        for result in results:
+            if result.problem:
+                out.append(result.problem)
+                continue
+            out.append(
+                {
+                    "delivery_core": np.delete(result.features.astype(np.float32), LM_FIELD, axis=1),
+                    "words": np.asarray(result.words, dtype=str),
+                    "transcript": np.asarray(result.transcript),
+                    "starts": np.asarray([s.start for s in result.segments], dtype=np.float32),
+                    "ends": np.asarray([s.end for s in result.segments], dtype=np.float32),
+                }
+            )
+        return out
+
+    def columns(self) -> dict[str, Column]:
+        return {
+            "delivery_core": Column("float32", len(CORE_FIELDS), "word"),
+            "words": Column("str", None, "word"),
+            "transcript": Column("str", None, "answer"),
+            "starts": Column("float32", None, "word"),
+            "ends": Column("float32", None, "word"),
+        }
+
+
 __all__ = [
+    "CORE_FIELDS",
     "DELIVERY_FIELDS",
     "DELIVERY_FIELD_DESCRIPTIONS",
     "DeliveryExtractor",
     "DeliveryResult",
-    "WordScorer",
-    "apply_normalizer",
+    "DeliveryStage",
     "compute_delivery_features",
+    "delivery_matrix",
     "fit_normalizer",
 ]

@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .stage import Answer, Column, FeatureStage
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
@@ -597,6 +599,65 @@ class LanguageUseEncoder:
         )
 
 
+class LanguageUseStage(FeatureStage):
+    """The language-use stage: spaCy POS / DEP / morphology one-hots (uint8) of each word of the transcript.
+
+    Args:
+        spacy_model (`str`): Installed spaCy package name or model folder.
+        inventory (`dict`, *optional*): A recorded label inventory ([`LanguageUseEncoder.inventory`]); the stage then
+            rebuilds exactly that feature layout (and refuses a spaCy model whose labels differ).
+        lowercase (`bool`, *optional*, defaults to `True`): see [`LanguageUseEncoder`] (the inventory's wins).
+    """
+
+    name = "language_use"
+    model_options = ("spacy_model",)
+    uses_audio = False
+
+    def __init__(
+        self,
+        spacy_model: str,
+        inventory: dict[str, Any] | None = None,
+        lowercase: bool = True,
+        device: str | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        super().__init__(device, batch_size)
+        self.spacy_model = spacy_model
+        self.inventory = inventory
+        self.lowercase = bool(inventory["lowercase"]) if inventory else bool(lowercase)
+        self.encoder: LanguageUseEncoder | None = None
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return ("delivery",)
+
+    def settings(self) -> dict[str, Any]:
+        return {"spacy_model": self.spacy_model, "lowercase": self.lowercase}
+
+    def recipe(self) -> dict[str, Any]:
+        self.load()
+        return {**self.settings(), "inventory": self.encoder.inventory()}
+
+    def load(self) -> None:
+        if self.encoder is not None:
+            return
+        if self.inventory is not None:
+            self.encoder = LanguageUseEncoder.from_inventory(self.inventory, self.spacy_model)
+        else:
+            self.encoder = LanguageUseEncoder(self.spacy_model, lowercase=self.lowercase)
+        self.loaded = True
+
+    def compute(self, answers: Sequence[Answer], inputs: Sequence[Any]) -> list[Any]:
+        self.load()
+        words = [[str(w) for w in given["delivery"]["words"]] for given in inputs]
+        encoded = self.encoder.encode_batch(words, show_progress=False)
+        return [{"language_use_features": (f > 0).astype(np.uint8)} for f in encoded]
+
+    def columns(self) -> dict[str, Column]:
+        self.load()
+        return {"language_use_features": Column("uint8", self.encoder.feature_size, "word")}
+
+
 __all__ = [
     "FEATURE_GROUPS",
     "INVENTORY_FORMAT_VERSION",
@@ -604,6 +665,7 @@ __all__ = [
     "UNKNOWN_LABEL",
     "InventoryMismatchError",
     "LanguageUseEncoder",
+    "LanguageUseStage",
     "SpacyModelNotFoundError",
     "normalise_case",
 ]

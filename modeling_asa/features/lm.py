@@ -48,6 +48,8 @@ from typing import Any
 
 import numpy as np
 
+from .stage import Answer, Column, FeatureStage
+
 logger = logging.getLogger(__name__)
 
 CASES = ("upper", "lower")
@@ -261,4 +263,47 @@ class KenlmScorer:
         }
 
 
-__all__ = ["CASES", "KenlmScorer", "LanguageModelError", "normalize_text"]
+class LmStage(FeatureStage):
+    """The LM stage: n-gram log10 probability of each word of the delivery stage's transcript.
+
+    Args:
+        lm (`str`): A kenlm ARPA or binary file.
+        case (`str`, *optional*, defaults to `"upper"`): The case of the LM's vocabulary (see [`KenlmScorer`]).
+    """
+
+    name = "lm"
+    model_options = ("lm",)
+    uses_audio = False
+
+    def __init__(self, lm: str, case: str = "upper", device: str | None = None, batch_size: int = 8) -> None:
+        super().__init__(device, batch_size)
+        self.lm = lm
+        self.case = _check_case(case)
+        self.scorer: KenlmScorer | None = None
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return ("delivery",)
+
+    def settings(self) -> dict[str, Any]:
+        return {"lm": self.lm, "case": self.case}
+
+    def load(self) -> None:
+        if self.scorer is None:
+            self.scorer = KenlmScorer(self.lm, case=self.case)
+            self.loaded = True
+
+    def compute(self, answers: Sequence[Answer], inputs: Sequence[Any]) -> list[Any]:
+        self.load()
+        out = []
+        for given in inputs:
+            words = [str(w) for w in given["delivery"]["words"]]
+            scores = self.scorer.word_scores(words) if words else np.zeros(0)
+            out.append({"lm_log10_prob": np.asarray(scores, dtype=np.float32)})
+        return out
+
+    def columns(self) -> dict[str, Column]:
+        return {"lm_log10_prob": Column("float32", None, "word")}
+
+
+__all__ = ["CASES", "KenlmScorer", "LanguageModelError", "LmStage", "normalize_text"]

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasets import Dataset, DatasetDict, load_from_disk
+from datasets import DatasetDict, load_from_disk
 
 logger = logging.getLogger(__name__)
 
@@ -57,24 +57,6 @@ class FeatureSet:
     question_features: dict[str, np.ndarray]
     metadata: dict[str, Any]
     path: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def save_features(output_dir: str | Path, feature_set: FeatureSet) -> Path:
-    """Write a [`FeatureSet`] in the layout of this module; returns the folder."""
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    feature_set.dataset.save_to_disk(str(output_dir / DATASET_DIR))
-    questions = Dataset.from_dict(
-        {
-            "question_id": list(feature_set.question_features),
-            "question_features": [np.asarray(v, dtype=np.float16) for v in feature_set.question_features.values()],
-        }
-    )
-    questions.save_to_disk(str(output_dir / QUESTIONS_DIR))
-    metadata = dict(feature_set.metadata, format_version=FORMAT_VERSION)
-    (output_dir / FEATURES_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True))
-    return output_dir
 
 
 def load_features(features_dir: str | Path) -> FeatureSet:
@@ -122,9 +104,8 @@ def config_kwargs_from_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     for key in DIM_KEYS:
         if metadata.get("dims", {}).get(key):
             kwargs[key] = int(metadata["dims"][key])
-    for key, value in metadata.get("encoders", {}).items():
-        if value is not None:
-            kwargs[key] = value
+    # every encoder as recorded, None for a stage that did not run (no config default stands in for it)
+    kwargs.update(metadata.get("encoders", {}))
     if metadata.get("id2label"):
         kwargs["id2label"] = {int(k): str(v) for k, v in metadata["id2label"].items()}
     for key in ("delivery_feature_names", "delivery_feature_mean", "delivery_feature_std", "language_use_inventory"):
@@ -142,5 +123,4 @@ __all__ = [
     "FeaturesError",
     "config_kwargs_from_metadata",
     "load_features",
-    "save_features",
 ]

@@ -1,0 +1,190 @@
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""The feature recipe: which stages ran, with which models and settings, and how to rebuild them.
+
+``asa-prepare`` records the recipe in ``features_metadata.json`` (key ``recipe``); ``train_asa.py`` copies it into the
+model folder as ``feature_recipe.json``; :class:`~modeling_asa.scoring.AsaScorer` rebuilds the same stages from it.
+Only the stages that ran are recorded, each with its settings exactly as used (local model folders as absolute
+paths), plus the train-split delivery normalisation and the spaCy label inventory.
+
+Example:
+    >>> stages = build_stages(acoustic_encoder="openai/whisper-base", context_encoder="sentence-transformers/x")
+    >>> list(stages)
+    ['content', 'question']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .stage import FeatureStage
+
+RECIPE_FILE = "feature_recipe.json"
+"""Name of the recipe file in a model folder."""
+RECIPE_FORMAT = 1
+STAGE_ORDER = ("content", "question", "delivery", "lm", "language_use")
+"""Every stage, in an order that respects their needs."""
+MODEL_OPTIONS = {
+    "acoustic_encoder": "content",
+    "context_encoder": "question",
+    "ctc_model": "delivery",
+    "asr_model": "delivery",
+    "lm": "lm",
+    "spacy_model": "language_use",
+}
+"""Model option -> the stage that uses it (``asa-prepare`` / ``asa-score`` take each as ``--<option>``)."""
+
+
+class RecipeError(ValueError):
+    """A feature recipe that cannot be rebuilt on this machine (one line naming the stage and what to pass)."""
+
+
+def _is_path(value: str) -> bool:
+    return value.startswith(("/", "./", "../", "~", ".\\", "..\\")) or Path(value).expanduser().exists()
+
+
+def absolute_model(value: str | None) -> str | None:
+    """A local model folder or file as an absolute path (so the recipe means the same elsewhere); ids unchanged."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return str(path.resolve()) if path.exists() else value
+
+
+def build_stages(
+    *,
+    acoustic_encoder: str | None = None,
+    context_encoder: str | None = None,
+    ctc_model: str | None = None,
+    asr_model: str | None = None,
+    lm: str | None = None,
+    lm_case: str = "upper",
+    spacy_model: str | None = None,
+    inventory: dict[str, Any] | None = None,
+    share_content_pass: bool = True,
+    device: str | None = None,
+    batch_size: int = 8,
+) -> dict[str, FeatureStage]:
+    """The stages for the given models, in :data:`STAGE_ORDER` (a stage runs when its model is given).
+
+    ``question`` runs with ``content`` (both need ``acoustic_encoder`` and ``context_encoder``); ``lm`` and
+    ``language_use`` read the delivery stage's words, so they need ``ctc_model``. Nothing is loaded here.
+
+    Raises:
+        RecipeError: For a stage whose needs are not given (e.g. ``spacy_model`` without ``ctc_model``).
+    """
+    from .content import ContentStage, QuestionStage
+    from .delivery import DeliveryStage
+    from .language_use import LanguageUseStage
+    from .lm import LmStage
+
+    stages: dict[str, FeatureStage] = {}
+    if acoustic_encoder or context_encoder:
+        if not (acoustic_encoder and context_encoder):
+            raise RecipeError("the content stage needs both acoustic_encoder and context_encoder")
+        stages["content"] = ContentStage(absolute_model(acoustic_encoder), device=device, batch_size=batch_size)
+        stages["question"] = QuestionStage(absolute_model(context_encoder), device=device)
+    if ctc_model:
+        shared = absolute_model(acoustic_encoder) if share_content_pass and acoustic_encoder else None
+        stages["delivery"] = DeliveryStage(
+            absolute_model(ctc_model), absolute_model(asr_model), shared, device=device, batch_size=batch_size
+        )
+    for option, value in (("lm", lm), ("spacy_model", spacy_model)):
+        if value and "delivery" not in stages:
+            raise RecipeError(f"the {MODEL_OPTIONS[option]} stage reads the delivery stage's words: pass ctc_model")
+    if lm:
+        stages["lm"] = LmStage(absolute_model(lm), case=lm_case)
+    if spacy_model:
+        stages["language_use"] = LanguageUseStage(absolute_model(spacy_model), inventory=inventory)
+    return stages
+
+
+def make_recipe(stages: dict[str, FeatureStage], **extra: Any) -> dict[str, Any]:
+    """The recipe of stages that ran (their :meth:`~FeatureStage.recipe`), plus ``extra`` entries."""
+    return {"format": RECIPE_FORMAT, "stages": {name: stage.recipe() for name, stage in stages.items()}, **extra}
+
+
+def stages_from_recipe(
+    recipe: dict[str, Any],
+    overrides: dict[str, str | None] | None = None,
+    device: str | None = None,
+    batch_size: int = 8,
+    where: str = "the model",
+) -> dict[str, FeatureStage]:
+    """Rebuild the recorded stages, with model paths replaced by ``overrides`` (option -> path).
+
+    Raises:
+        RecipeError: When a recorded local model path does not exist here and no override is given: the message
+            names the stage, the missing path and the option to pass.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v}
+    unknown = sorted(set(overrides) - set(MODEL_OPTIONS))
+    if unknown:
+        raise RecipeError(f"unknown model option(s) {unknown}; valid options are {sorted(MODEL_OPTIONS)}")
+    if recipe.get("format") != RECIPE_FORMAT:
+        raise RecipeError(f"{where}: feature recipe format {recipe.get('format')!r} is not {RECIPE_FORMAT}")
+    recorded = recipe.get("stages", {})
+    models: dict[str, Any] = {}
+    for option, stage in MODEL_OPTIONS.items():
+        value = recorded.get(stage, {}).get(option)
+        if option in overrides:
+            if stage not in recorded:
+                raise RecipeError(f"--{option.replace('_', '-')}: {where} has no {stage} stage to override")
+            value = overrides[option]
+        elif value and _is_path(value) and not os.path.exists(os.path.expanduser(value)):
+            raise RecipeError(
+                f"{stage} stage: the recorded {option} {value} does not exist on this machine; pass "
+                f"--{option.replace('_', '-')} PATH (AsaScorer.from_pretrained(..., {option}=PATH))"
+            )
+        models[option] = value
+    delivery = recorded.get("delivery", {})
+    return build_stages(
+        acoustic_encoder=models["acoustic_encoder"],
+        context_encoder=models["context_encoder"],
+        ctc_model=models["ctc_model"],
+        asr_model=models["asr_model"],
+        lm=models["lm"],
+        lm_case=recorded.get("lm", {}).get("case", "upper"),
+        spacy_model=models["spacy_model"],
+        inventory=recorded.get("language_use", {}).get("inventory"),
+        share_content_pass=bool(delivery.get("shares_content_pass")),
+        device=device,
+        batch_size=batch_size,
+    )
+
+
+def save_recipe(recipe: dict[str, Any], folder: str | os.PathLike) -> Path:
+    """Write ``feature_recipe.json`` into a model folder."""
+    path = Path(folder) / RECIPE_FILE
+    path.write_text(json.dumps(recipe, indent=2, sort_keys=True, default=str))
+    return path
+
+
+def load_recipe(folder: str | os.PathLike) -> dict[str, Any]:
+    """Read ``feature_recipe.json`` from a model folder.
+
+    Raises:
+        RecipeError: When the folder has none (a model trained without ``asa-prepare`` features cannot score audio).
+    """
+    path = Path(folder) / RECIPE_FILE
+    if not path.is_file():
+        raise RecipeError(
+            f"{folder}: no {RECIPE_FILE}; this model was not trained on asa-prepare features, so it cannot score audio"
+        )
+    return json.loads(path.read_text())
+
+
+__all__ = [
+    "MODEL_OPTIONS",
+    "RECIPE_FILE",
+    "STAGE_ORDER",
+    "RecipeError",
+    "absolute_model",
+    "build_stages",
+    "load_recipe",
+    "make_recipe",
+    "save_recipe",
+    "stages_from_recipe",
+]

