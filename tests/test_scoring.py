@@ -128,8 +128,10 @@ def test_scorer_computes_the_stored_features(trained):
     features = load_features(trained["root"] / "features")
     scorer = AsaScorer.from_pretrained(trained["model"], device="cpu")
     rows = [row for split in features.dataset.values() for row in split][:10]
-    questions = {q["question_id"]: q["text"] for q in map(json.loads, open(trained["corpus"] / "questions.jsonl"))}
-    meta = {r["response_id"]: r for r in csv.DictReader(open(trained["corpus"] / "metadata.csv"))}
+    from modeling_asa.data import read_questions
+
+    questions = read_questions(trained["corpus"])
+    meta = _read(trained["corpus"] / "metadata.csv")
     paths = {rid: r["file_name"] for rid, r in meta.items()}
     answers = [
         Answer(r["response_id"], load_audio(trained["corpus"] / paths[r["response_id"]]), r["question_id"],
@@ -270,7 +272,7 @@ def test_speech_assessment_pipeline(trained):
     from transformers import pipeline
 
     scorer = pipeline("speech-assessment", model=str(trained["model"]), device="cpu")
-    audio = str(sorted((trained["corpus"] / "audio").rglob("*.wav"))[0])
+    audio = str(min((trained["corpus"] / "audio").rglob("*.wav")))
     result = scorer(audio, question="Describe it.")
     assert result["error"] is None and result["predicted"] in (1, 2, 3, 4, 5)
     assert set(result["probabilities"]) == {"1", "2", "3", "4", "5"} and result["words"]
