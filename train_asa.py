@@ -36,9 +36,10 @@ from transformers import HfArgumentParser, set_seed
 from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
 from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator
 from modeling_asa.features.recipe import save_recipe
-from modeling_asa.features.store import FeatureSet, config_kwargs_from_metadata, load_features
+from modeling_asa.features.store import FeaturesError, FeatureSet, config_kwargs_from_metadata, load_features
 from modeling_asa.metrics import compute_ordinal_metrics, make_compute_metrics
 from modeling_asa.model_card import write_model_card
+from modeling_asa.runtime import configure_threads
 from modeling_asa.scoring import label_value, prediction_rows, write_predictions
 from modeling_asa.synthetic import make_synthetic_features
 from modeling_asa.trainer import AsaTrainer, AsaTrainingArguments
@@ -88,44 +89,90 @@ class DataArguments:
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Truncate the train split (debugging)."})
     synthetic_examples: int = field(default=800, metadata={"help": "Rows of the built-in generated feature set."})
+    threads: int | None = field(
+        default=None,
+        metadata={"help": "torch threads (default: OMP_NUM_THREADS if set, else the cores available to this process)."},
+    )
+
+
+FEATURES_DEFAULTS = {
+    "output_dir": "outputs/asa",
+    "eval_strategy": "epoch",
+    "save_strategy": "epoch",
+    "logging_strategy": "epoch",
+    "load_best_model_at_end": True,
+    "metric_for_best_model": "qwk",
+    "save_total_limit": 2,
+    "num_train_epochs": 20.0,
+    "per_device_train_batch_size": 16,
+    "per_device_eval_batch_size": 32,
+    "report_to": "none",
+    "remove_unused_columns": False,
+    # pinned memory only helps host-to-GPU copies (torch warns about it on CPU-only machines)
+    "dataloader_pin_memory": torch.cuda.is_available(),
+}
+"""Defaults of this script where they differ from the dataclasses' (they are what --help shows)."""
+DEMO_DEFAULTS = {
+    "output_dir": "outputs/demo",
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 1,
+    "num_train_epochs": 12.0,
+    "learning_rate": 1e-3,
+}
+"""Without --features_dir: the built-in demo trains a small model on generated features (seconds on 2 cores)."""
+
+
+class UsageError(ValueError):
+    """A wrong argument: reported in one line, without a traceback."""
+
+
+def build_parser(demo: bool = False) -> HfArgumentParser:
+    """The argument parser; ``demo`` switches the defaults to the built-in demo's (shown by ``--help``)."""
+    demo_text = ", ".join(f"{k}={v}" for k, v in DEMO_DEFAULTS.items())
+    parser = HfArgumentParser(
+        (ModelArguments, DataArguments, AsaTrainingArguments),
+        description=__doc__.split("\n\n")[0],
+        epilog=f"The defaults shown are those of {'the built-in demo' if demo else 'a features folder'}. Without "
+        f"--features_dir (the built-in demo) these change: {demo_text} (--features_dir DIR --help shows the "
+        "features-folder defaults). Options take hyphens or underscores (--features-dir = --features_dir).",
+    )
+    parser.set_defaults(**FEATURES_DEFAULTS)
+    if demo:
+        parser.set_defaults(**DEMO_DEFAULTS)
+    return parser
+
+
+def _option_names(argv: list[str]) -> set[str]:
+    """The options given, spelled with underscores (``--features-dir=x`` -> ``--features_dir``)."""
+    return {"--" + a[2:].split("=")[0].replace("-", "_") for a in argv if a.startswith("--")}
 
 
 def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AsaTrainingArguments]:
-    parser = HfArgumentParser((ModelArguments, DataArguments, AsaTrainingArguments))
     if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    defaults = {
-        "--output_dir": "outputs/asa",
-        "--eval_strategy": "epoch",
-        "--save_strategy": "epoch",
-        "--logging_strategy": "epoch",
-        "--load_best_model_at_end": "true",
-        "--metric_for_best_model": "qwk",
-        "--save_total_limit": "2",
-        "--num_train_epochs": "20",
-        "--per_device_train_batch_size": "16",
-        "--per_device_eval_batch_size": "32",
-        "--report_to": "none",
-        "--remove_unused_columns": "false",
-        # pinned memory only helps host-to-GPU copies (torch warns about it on CPU-only machines)
-        "--dataloader_pin_memory": "true" if torch.cuda.is_available() else "false",
-    }
-    given = {a.split("=")[0] for a in argv if a.startswith("--")}
-    if "--features_dir" not in given:
-        # The built-in demo: a small model on generated features, so that it trains in about a minute on 2 cores.
-        defaults.update(
-            {
-                "--output_dir": "outputs/demo",
-                "--hidden_size": "64",
-                "--intermediate_size": "128",
-                "--num_attention_heads": "4",
-                "--num_hidden_layers": "1",
-                "--num_train_epochs": "12",
-                "--learning_rate": "1e-3",
-            }
+        return build_parser().parse_json_file(json_file=os.path.abspath(argv[0]))
+    demo = "--features_dir" not in _option_names(argv)
+    return build_parser(demo=demo).parse_args_into_dataclasses(args=argv)
+
+
+def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[str]:
+    """Check the choices that would otherwise fail late; returns the branches. Raises `UsageError` (one line)."""
+    from modeling_asa.configuration_asa import BRANCHES, LOSSES, REGULARIZERS
+
+    branches = [b.strip() for b in model_args.branches.split(",") if b.strip()]
+    unknown = [b for b in branches if b not in BRANCHES]
+    if unknown or not branches:
+        raise UsageError(
+            f"--branches {model_args.branches}: unknown branch(es) {unknown}; valid: {', '.join(BRANCHES)}"
         )
-    extra = [item for key, value in defaults.items() if key not in given for item in (key, value)]
-    return parser.parse_args_into_dataclasses(args=extra + argv)
+    for name, value, valid in (("--loss", model_args.loss, LOSSES), ("--regularizer", model_args.regularizer,
+                                                                       REGULARIZERS)):  # fmt: skip
+        if value not in valid:
+            raise UsageError(f"{name} {value}: valid values are {', '.join(valid)}")
+    if data_args.eval_split.startswith("test"):
+        raise UsageError(f"--eval_split {data_args.eval_split!r} is a test split; choose settings on a dev split")
+    return branches
 
 
 def setup_logging(training_args: AsaTrainingArguments) -> None:
@@ -165,20 +212,22 @@ def check_columns(feature_set: FeatureSet, branches: list[str], splits: list[str
     available = list(feature_set.dataset)
     for split in splits:
         if split not in feature_set.dataset:
-            raise ValueError(f"split {split!r} not found in the features; available splits: {available}")
+            raise UsageError(f"split {split!r} not found in the features; available splits: {available}")
         columns = feature_set.dataset[split].column_names
         needed = ["label"] + [n for b in branches for n in SEQUENCE_INPUTS[b] if n != "question_features"]
         if "content" in branches:
             needed.append("question_id")
         missing = [n for n in needed if n not in columns]
         if missing:
-            raise ValueError(
+            raise UsageError(
                 f"split {split!r} lacks columns {missing} needed by branches {branches}; its columns are {columns}"
             )
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     model_args, data_args, training_args = parse_args(sys.argv[1:] if argv is None else argv)
+    branches = validate_args(model_args, data_args)
+    configure_threads(data_args.threads)
     setup_logging(training_args)
     logger.info("Training arguments: %s", training_args.to_json_string())
     set_seed(training_args.seed)
@@ -190,11 +239,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         logger.info("No --features_dir given: training on the built-in generated feature set.")
         feature_set = builtin_feature_set(data_args.synthetic_examples, training_args.seed)
 
-    branches = [b.strip() for b in model_args.branches.split(",") if b.strip()]
     test_splits = [s for s in data_args.test_splits.split(",") if s and s in feature_set.dataset]
     check_columns(feature_set, branches, [data_args.train_split, data_args.eval_split])
-    if data_args.eval_split.startswith("test"):
-        raise ValueError(f"--eval_split {data_args.eval_split!r} is a test split; choose settings on a dev split")
 
     train_dataset = feature_set.dataset[data_args.train_split]
     if data_args.max_train_samples is not None:
@@ -269,4 +315,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (UsageError, FeaturesError) as err:
+        print(f"train_asa.py: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("train_asa.py: interrupted; re-run with --resume_from_checkpoint true to continue", file=sys.stderr)
+        sys.exit(130)

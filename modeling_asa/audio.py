@@ -37,6 +37,12 @@ logger = logging.getLogger(__name__)
 
 TARGET_SAMPLE_RATE = 16000
 """Sample rate (Hz) of every waveform the feature stages consume."""
+SILENCE_PEAK = 1e-3
+"""An answer whose peak amplitude is below this (-60 dBFS) holds no speech."""
+SILENCE_RMS = 1e-4
+"""An answer whose RMS level is below this (-80 dBFS) holds no speech (e.g. a lone click in silence)."""
+LONG_ANSWER_S = 30.0
+"""Answers longer than this are accepted (the encoders cut them into 30 s windows) and counted as long."""
 
 _READ_ERRORS = (sf.SoundFileError, RuntimeError, OSError, ValueError, TypeError, EOFError)
 
@@ -219,6 +225,78 @@ def load_audio_example(
     raise AudioError("<audio>: audio example holds neither bytes nor a path")
 
 
+def _wav_truncation(path: str | os.PathLike) -> str | None:
+    """For a RIFF/WAVE file whose ``data`` chunk declares more bytes than the file holds: the problem, else None.
+
+    libsndfile silently reads such a file as a shorter one, so the header is parsed here. Streaming WAVs that
+    declare an unknown length (0 or 0xFFFFFFFF) are not judged.
+    """
+    import struct
+
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = 0
+            while True:
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    return None
+                name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if name == b"fmt ":
+                    fmt = handle.read(length)
+                    block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else 0
+                    handle.seek(length % 2, os.SEEK_CUR)
+                elif name == b"data":
+                    if length in (0, 0xFFFFFFFF) or not block_align:
+                        return None
+                    available = size - handle.tell()
+                    if length > available:
+                        rate = struct.unpack("<I", fmt[4:8])[0] if len(fmt) >= 8 else 0
+                        seconds = lambda n: f"{n / block_align / rate:.2f} s" if rate else f"{n} bytes"
+                        return (f"truncated file: the header declares {seconds(length)} of audio, the file holds "
+                                f"{seconds(max(available, 0))}")  # fmt: skip
+                    return None
+                else:
+                    handle.seek(length + length % 2, os.SEEK_CUR)
+    except (OSError, struct.error):
+        return None
+
+
+def speech_problem(wave: np.ndarray) -> str | None:
+    """Why a decoded answer holds no speech (peak below :data:`SILENCE_PEAK` or RMS below :data:`SILENCE_RMS`)."""
+    wave = np.asarray(wave, dtype=np.float32)
+    peak = float(np.abs(wave).max()) if wave.size else 0.0
+    rms = float(np.sqrt(np.mean(np.square(wave, dtype=np.float64)))) if wave.size else 0.0
+    if peak < SILENCE_PEAK or rms < SILENCE_RMS:
+        return (f"no speech: the recording is silent (peak {peak:.1e}, RMS {rms:.1e}; thresholds {SILENCE_PEAK:g} "
+                f"and {SILENCE_RMS:g})")  # fmt: skip
+    return None
+
+
+def load_answer_audio(source: str | os.PathLike | Mapping[str, Any]) -> np.ndarray:
+    """Decode a spoken answer for the feature stages, as ``asa-prepare`` and the scorer both do.
+
+    :func:`load_audio_example`, plus the checks that keep bad answers out of training and scoring: a truncated WAV
+    (header longer than the data) and a recording with no speech (:func:`speech_problem`) raise.
+
+    Raises:
+        AudioError: ``"<file>: <problem>"``.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        truncated = _wav_truncation(source)
+        if truncated:
+            raise AudioError(f"{os.fspath(source)}: {truncated}")
+    wave = load_audio_example(source)
+    problem = speech_problem(wave)
+    if problem:
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else str(source.get("path") or "<array>")
+        raise AudioError(f"{name}: {problem}")
+    return wave
+
+
 def audio_info(path: str | os.PathLike) -> Any:
     """Read an audio file's header (no decoding) with :func:`soundfile.info`.
 
@@ -278,6 +356,9 @@ def audio_problem(path: str | os.PathLike, min_duration: float = 0.0) -> str | N
         return str(error)[len(name) + 2 :]
     if info.frames <= 0 or info.samplerate <= 0:
         return "audio has no samples"
+    truncated = _wav_truncation(name)
+    if truncated:
+        return truncated
     duration = float(info.frames) / float(info.samplerate)
     if duration < min_duration:
         return f"audio too short ({duration:.3f} s < {min_duration:g} s)"
@@ -285,13 +366,18 @@ def audio_problem(path: str | os.PathLike, min_duration: float = 0.0) -> str | N
 
 
 __all__ = [
+    "LONG_ANSWER_S",
+    "SILENCE_PEAK",
+    "SILENCE_RMS",
     "TARGET_SAMPLE_RATE",
     "AudioError",
     "audio_duration",
     "audio_info",
     "audio_problem",
     "decode_audio_bytes",
+    "load_answer_audio",
     "load_audio",
     "load_audio_example",
+    "speech_problem",
     "to_mono_16k",
 ]

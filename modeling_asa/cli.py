@@ -9,6 +9,7 @@ import logging
 import sys
 
 logger = logging.getLogger("modeling_asa.cli")
+THREADS_HELP = "torch threads (default: OMP_NUM_THREADS if set, else the cores available to this process)"
 
 
 def build_prepare_parser() -> argparse.ArgumentParser:
@@ -51,12 +52,13 @@ def build_prepare_parser() -> argparse.ArgumentParser:
         "--stages", default=",".join(STAGES), help=f"comma-separated stages to run (default: {','.join(STAGES)})"
     )
     parser.add_argument("--strict", action="store_true", help="fail on the first problem instead of reporting it")
+    parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
 
 def prepare_main(argv: list[str] | None = None) -> int:
-    """Entry point of ``asa-prepare``; returns the exit status (non-zero when nothing usable remains)."""
+    """Entry point of ``asa-prepare``; returns the exit status (1 when nothing usable remains, 130 on Ctrl-C)."""
     args = build_prepare_parser().parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(asctime)s - %(levelname)s - %(name)s - %(message)s"
@@ -66,8 +68,11 @@ def prepare_main(argv: list[str] | None = None) -> int:
         logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
     from .data import CorpusError
     from .features.runner import FeaturePipeline, PipelineError, PrepareSettings
+    from .runtime import configure_threads
 
+    pipeline = None
     try:
+        configure_threads(args.threads)
         settings = PrepareSettings(
             acoustic_encoder=args.acoustic_encoder,
             context_encoder=args.context_encoder,
@@ -88,14 +93,19 @@ def prepare_main(argv: list[str] | None = None) -> int:
             stages=tuple(s for s in args.stages.split(",") if s),
             strict=args.strict,
         )
-        report = FeaturePipeline(args.corpus_dir, args.output, settings).run()
+        pipeline = FeaturePipeline(args.corpus_dir, args.output, settings)
+        report = pipeline.run()
+    except KeyboardInterrupt:
+        stage, done, total = pipeline.progress if pipeline is not None else ("", 0, 0)
+        where = f" ({stage} stage)" if stage else ""
+        print(f"interrupted after {done} of {total} answers{where}; re-run the same command to resume", file=sys.stderr)
+        return 130
     except (CorpusError, PipelineError, ValueError, OSError) as err:
-        logger.error("%s", err)
+        for line in str(err).splitlines():
+            logger.error("%s", line)
         return 1
-    if not report.up_to_date:
-        logger.info(
-            "Splits: %s; problems: %d (see %s/problems.csv)", report.split_counts, len(report.problems), args.output
-        )
+    if pipeline.state.is_main_process:
+        logger.info("%s%s", "Up to date: " if report.up_to_date else "", report.summary())
     return 0
 
 
@@ -122,6 +132,7 @@ def build_score_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rater-rule", default="floor", choices=["floor", "round", "ceil"])
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
     parser.add_argument("--batch-size", type=int, default=8, help="answers per batch (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     for option, stage in MODEL_OPTIONS.items():
         parser.add_argument(
             f"--{option.replace('_', '-')}", default=None,
@@ -154,7 +165,7 @@ def _score_corpus(scorer, args) -> list:
     import json
     from pathlib import Path
 
-    from .audio import AudioError, load_audio
+    from .audio import AudioError, load_answer_audio
     from .data import SPLIT_COLUMN, load_corpus
     from .features.stage import Answer
     from .metrics import compute_ordinal_metrics
@@ -175,7 +186,7 @@ def _score_corpus(scorer, args) -> list:
     for row, path in zip(rows, paths):
         rid = str(row["response_id"])
         try:
-            wave = load_audio(path)
+            wave = load_answer_audio(path)
         except AudioError as err:
             failed.append(AsaScore(path, rid, error=str(err)))
             continue
@@ -232,10 +243,12 @@ def score_main(argv: list[str] | None = None) -> int:
         parser.error("--corpus needs --output PREDICTIONS.csv")
     from .data import CorpusError
     from .features.recipe import MODEL_OPTIONS, RecipeError
+    from .runtime import configure_threads
     from .scoring import AsaScorer
 
     overrides = {option: getattr(args, option) for option in MODEL_OPTIONS}
     try:
+        configure_threads(args.threads)
         scorer = AsaScorer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, **overrides)
         if args.corpus:
             scores = _score_corpus(scorer, args)
@@ -249,6 +262,9 @@ def score_main(argv: list[str] | None = None) -> int:
                 print(json.dumps([{k: s.to_dict()[k] for k in keys} for s in scores], indent=2))
             else:
                 _print_table(scores, scorer.label_values)
+    except KeyboardInterrupt:
+        print("asa-score: interrupted", file=sys.stderr)
+        return 130
     except (RecipeError, CorpusError, ValueError, OSError) as err:
         logger.error("%s", " ".join(str(err).split()) if not isinstance(err, CorpusError) else err)
         return 2

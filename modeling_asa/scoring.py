@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .audio import AudioError, load_audio_example, to_mono_16k
-from .features.recipe import RecipeError, load_recipe, stages_from_recipe
+from .audio import AudioError, load_answer_audio, speech_problem, to_mono_16k
+from .features.recipe import RecipeError, load_recipe, model_option_problems, stages_from_recipe
 from .features.stage import Answer, FeatureStage, assemble_example, one_line
 
 logger = logging.getLogger(__name__)
@@ -205,6 +205,11 @@ class AsaScorer:
         recipe = load_recipe(folder)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         stages = stages_from_recipe(recipe, model_options, device=device, batch_size=batch_size, where=str(folder))
+        options = {option: value for stage in stages.values() for option, value in stage.settings().items()
+                   if option in stage.model_options}  # fmt: skip
+        unresolved = model_option_problems(options)
+        if unresolved:
+            raise RecipeError("; ".join(unresolved))
         for stage in stages.values():
             stage.load()
         model = AsaHybridForOrdinalClassification.from_pretrained(str(folder)).to(device)
@@ -216,12 +221,17 @@ class AsaScorer:
     def _decode(item: Any, index: int, sampling_rate: int | None) -> tuple[str, np.ndarray]:
         """(file name, 16 kHz mono wave) of a path, an array (with ``sampling_rate``) or a ``{"array", ...}`` dict."""
         if isinstance(item, (str, os.PathLike)):
-            return os.fspath(item), load_audio_example(item)
+            return os.fspath(item), load_answer_audio(item)
         if isinstance(item, Mapping):
-            return str(item.get("path") or f"<array {index}>"), load_audio_example(item)
+            return str(item.get("path") or f"<array {index}>"), load_answer_audio(item)
+        name = f"<array {index}>"
         if sampling_rate is None:
-            raise AudioError(f"<array {index}>: an array needs its sampling_rate")
-        return f"<array {index}>", to_mono_16k(np.asarray(item), int(sampling_rate), name=f"<array {index}>")
+            raise AudioError(f"{name}: an array needs its sampling_rate")
+        wave = to_mono_16k(np.asarray(item), int(sampling_rate), name=name)
+        problem = speech_problem(wave)
+        if problem:
+            raise AudioError(f"{name}: {problem}")
+        return name, wave
 
     def score(
         self,

@@ -80,7 +80,7 @@ def test_full_run_writes_features_and_reports_problems(tmp_path, models):
     corpus = make_corpus(tmp_path / "corpus")
     output = tmp_path / "features"
     report = FeaturePipeline(corpus, output, settings(models)).run()
-    assert report.num_responses == 24  # the two bad files are dropped by validation
+    assert report.num_responses == 26 and report.num_usable == 24  # the two bad files are dropped by validation
     features = load_features(output)
     meta = features.metadata
     assert set(features.dataset) == {"train", "dev", "test_known", "test_unknown"}
@@ -229,8 +229,13 @@ def test_cli_exit_codes(tmp_path, models):
     assert prepare_main([*base, "--output", str(tmp_path / "ok")]) == 0
     # --strict turns the corpus problems into a failure
     assert prepare_main([*base, "--output", str(tmp_path / "strict"), "--strict"]) == 1
-    # an unloadable model skips its stage with a report, unless --strict
-    broken = [*base[:5], "--ctc-model", str(tmp_path / "missing-model"), "--stages", "content,delivery"]
+    # a model path that does not exist fails before any work, naming the option
+    missing = [*base[:5], "--ctc-model", str(tmp_path / "missing-model"), "--stages", "content,delivery"]
+    assert prepare_main([*missing, "--output", str(tmp_path / "missing"), "--device", "cpu"]) == 1
+    assert not (tmp_path / "missing" / "cache" / "content").exists()
+    # a model folder that cannot be loaded skips its stage with a report, unless --strict
+    (tmp_path / "broken-model").mkdir()
+    broken = [*base[:5], "--ctc-model", str(tmp_path / "broken-model"), "--stages", "content,delivery"]
     assert prepare_main([*broken, "--output", str(tmp_path / "skip"), "--device", "cpu"]) == 0
     with open(tmp_path / "skip" / "problems.csv") as f:
         rows = list(csv.DictReader(f))
@@ -240,6 +245,7 @@ def test_cli_exit_codes(tmp_path, models):
 
 def test_nothing_usable_fails(tmp_path, models):
     corpus = make_corpus(tmp_path / "corpus")
+    (tmp_path / "nope").mkdir()
     with pytest.raises(PipelineError, match="no usable response left"):
         broken = settings(models, ctc_model=str(tmp_path / "nope"), stages=("delivery",))
         FeaturePipeline(corpus, tmp_path / "out", broken).run()

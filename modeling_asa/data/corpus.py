@@ -115,6 +115,8 @@ class Corpus:
         root (`Path`): The corpus folder (absolute).
         label_source (`str`): Where the label came from, e.g. ``"age_band"`` or
             ``"mean(rater_1, rater_2) -> floor"``.
+        warnings (`list[CorpusProblem]`): Suspicious inferred classes (see :func:`label_warnings`); the rows are
+            kept.
     """
 
     dataset: datasets.Dataset
@@ -123,6 +125,7 @@ class Corpus:
     problems: list[CorpusProblem] = field(default_factory=list)
     root: Path = field(default_factory=Path)
     label_source: str = DEFAULT_LABEL_COLUMN
+    warnings: list[CorpusProblem] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -657,6 +660,38 @@ def _build_dataset(scan: _Scan, rows: list[_Row]) -> datasets.Dataset:
     return datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features(features)))
 
 
+RARE_CLASS_SHARE = 0.01
+"""An inferred class with fewer than this share of the answers (or a single answer) is reported as suspicious."""
+
+
+def label_warnings(rows: Sequence[_Row], metadata: Path) -> list[CorpusProblem]:
+    """Inferred classes that look like label typos: a gap in the integer range, or a class of very few answers.
+
+    A label typo (a 9 on a 1-5 scale) would otherwise become an ordinal class of its own without a word. One
+    :class:`CorpusProblem` per gap and per row of a rare class; each advises passing the declared classes.
+    """
+    counts = Counter(row.label for row in rows if row.label is not None)
+    if not counts:
+        return []
+    found = sorted(counts)
+    advice = "if that is not intended, pass the declared classes (--classes, e.g. 1,2,3,4,5)"
+    warnings = []
+    missing = sorted(set(range(found[0], found[-1] + 1)) - set(found))
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        warnings.append(CorpusProblem(str(metadata), f"inferred classes {found} are not a contiguous range "
+                                                     f"(no answer has {shown}); {advice}"))  # fmt: skip
+    total = sum(counts.values())
+    for row in rows:
+        n = counts.get(row.label, 0)
+        if row.label is not None and (n == 1 or n < RARE_CLASS_SHARE * total):
+            warnings.append(
+                CorpusProblem(f"{metadata}:{row.line}", f"label {row.label} is a class of only {n} of {total} "
+                              f"answers; {advice}", row.values.get("response_id") or None)
+            )  # fmt: skip
+    return warnings
+
+
 def load_corpus(
     corpus_dir: str | os.PathLike,
     label_column: str | None = None,
@@ -719,6 +754,9 @@ def load_corpus(
     dataset = _build_dataset(scan, kept)
     found = sorted({row.label for row in kept if row.label is not None})
     corpus_classes = declared if declared is not None else found
+    warnings = [] if declared is not None else label_warnings(kept, scan.root / METADATA_FILE)
+    for warning in warnings:
+        logger.warning("%s", warning)
     source = scan.label_source if not scan.rater_columns else f"{scan.label_source} -> {rater_rule}"
     logger.info(
         "Loaded corpus %s: %d responses, %d questions, classes %s, label from %s",
@@ -735,6 +773,7 @@ def load_corpus(
         problems=list(scan.problems),
         root=scan.root,
         label_source=source,
+        warnings=warnings,
     )
 
 
@@ -764,6 +803,7 @@ __all__ = [
     "DEFAULT_LABEL_COLUMN",
     "METADATA_FILE",
     "QUESTIONS_FILE",
+    "RARE_CLASS_SHARE",
     "RATER_LABEL",
     "RATER_RULES",
     "REQUIRED_COLUMNS",
@@ -772,6 +812,7 @@ __all__ = [
     "CorpusProblem",
     "apply_rater_rule",
     "format_problems",
+    "label_warnings",
     "load_corpus",
     "read_questions",
     "validate_corpus",

@@ -47,6 +47,8 @@ SPLIT_COLUMN = "split"
 """Optional ``metadata.csv`` column giving each response's split (one of :data:`SPLIT_NAMES`), used as given."""
 
 _KNOWN_SPLITS = SPLIT_NAMES[:3]
+SMALL_SPLIT = 10
+"""A dev or test_known split with fewer answers than this is reported: its metrics would be noise."""
 
 
 def _columns(table: Any, names: Sequence[str]) -> dict[str, list[str]]:
@@ -257,6 +259,18 @@ def assign_splits(
                 group_by,
                 group_by,
             )
+    counts = split_counts(result)
+    if unknown_fraction is not None and held_out:
+        share = counts.get(SPLIT_NAMES[3], 0) / len(result)
+        if share > 2 * unknown_fraction:
+            logger.warning(
+                "--unknown-fraction %g holds out %d of %d questions, %.0f%% of the answers: with so few questions "
+                "the held-out share is coarse; pass --unknown-questions to choose them",
+                unknown_fraction, len(held_out), len(questions), 100 * share,
+            )  # fmt: skip
+    for name in _KNOWN_SPLITS[1:]:
+        if 0 < counts.get(name, 0) < SMALL_SPLIT:
+            logger.warning("the %s split has only %d answers: its metrics will be noisy", name, counts[name])
     logger.info(
         "Split %d responses (%d held-out question(s)%s): %s",
         len(result),

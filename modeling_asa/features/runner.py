@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..audio import AudioError, load_audio
+from ..audio import LONG_ANSWER_S, AudioError, audio_duration, load_answer_audio
 from ..data import SPLIT_COLUMN, assign_splits, load_corpus, save_assignment
 from ..versions import package_versions
 from .delivery import DELIVERY_FIELDS, fit_normalizer
-from .recipe import build_stages, make_recipe
+from .recipe import build_stages, make_recipe, model_option_problems
 from .stage import Answer, FeatureStage, assemble_example, one_line, stable_hash
 from .store import DATASET_DIR, FEATURES_METADATA, FORMAT_VERSION, QUESTIONS_DIR
 
@@ -130,6 +130,7 @@ class Response:
     path: str
     transcript: str | None
     fingerprint: str
+    duration: float = 0.0
 
 
 @dataclass
@@ -143,6 +144,18 @@ class PrepareReport:
     problems: list[dict[str, str]] = field(default_factory=list)
     computed: dict[str, int] = field(default_factory=dict)
     up_to_date: bool = False
+    num_long: int = 0
+
+    def summary(self) -> str:
+        """One line: ``"71 usable of 72, 1 problem (see problems.csv)"``."""
+        problems = sum(1 for p in self.problems if p["stage"] != "labels")
+        warnings = len(self.problems) - problems
+        parts = [f"{self.num_usable} usable of {self.num_responses}", f"{problems} problem{'s' * (problems != 1)}"]
+        if warnings:
+            parts.append(f"{warnings} label warning{'s' * (warnings != 1)}")
+        if self.num_long:
+            parts.append(f"{self.num_long} long (over {LONG_ANSWER_S:g} s, accepted)")
+        return ", ".join(parts) + (f": see {self.output_dir / PROBLEMS_FILE}" if self.problems else "")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -296,6 +309,8 @@ class FeaturePipeline:
         self.state = PartialState(cpu=settings.device == "cpu")
         self.device = settings.device or str(self.state.device)
         self.stages: dict[str, FeatureStage] = {}
+        self.progress: tuple[str, int, int] = ("", 0, 0)
+        """(stage, answers done, answers to do) of the stage running now (for an interrupted run's message)."""
 
     # -- corpus and splits ---------------------------------------------------------------------------------------
 
@@ -316,7 +331,10 @@ class FeaturePipeline:
             transcript = row.get("transcript") or None
             # The audio's bytes, not its mtime: a copied or re-downloaded corpus keeps its cached features.
             fingerprint = stable_hash([os.path.relpath(path, corpus.root), memo.digest(path), transcript])
-            responses.append(Response(str(row["response_id"]), str(row["question_id"]), path, transcript, fingerprint))
+            responses.append(
+                Response(str(row["response_id"]), str(row["question_id"]), path, transcript, fingerprint,
+                         audio_duration(path))
+            )  # fmt: skip
         if self.state.is_main_process:
             memo.save()
         return corpus, rows, responses
@@ -353,7 +371,7 @@ class FeaturePipeline:
             wave = None
             if stage.uses_audio:
                 try:
-                    wave = load_audio(response.path)
+                    wave = load_answer_audio(response.path)
                 except AudioError as err:
                     problems[response.response_id] = str(err)
                     continue
@@ -395,6 +413,9 @@ class FeaturePipeline:
             self._failed[stage.name] = one_line(err)
             logger.error("%s: cannot load its models (%s); the stage is skipped", stage.name, self._failed[stage.name])
             return 0
+        # batches of similar length: a 3 s answer never waits for a 25 s neighbour
+        todo.sort(key=lambda r: r.duration)
+        self.progress = (stage.name, 0, len(todo))
         fingerprints = {r.response_id: r.fingerprint for r in todo}
         by_id = {r.response_id: r for r in todo}
         started = last_log = time.perf_counter()
@@ -418,12 +439,14 @@ class FeaturePipeline:
                     cache.save(answer.response_id, fingerprints[answer.response_id], **result)
             for rid, reason in problems.items():
                 response = by_id[rid]
-                message = f"{rid} ({response.path}): {stage.name}: {reason}"
+                detail = reason.removeprefix(f"{response.path}: ")  # the file is named once
+                message = f"{rid} ({response.path}): {stage.name}: {detail}"
                 if self.settings.strict:
                     raise PipelineError(message)
                 logger.warning("%s", message)
                 cache.save_problem(rid, response.fingerprint, reason)
             bar.update(len(batch))
+            self.progress = (stage.name, self.progress[1] + len(batch), len(todo))
         bar.close()
         logger.info("%s: computed %d answers in %.1f s", stage.name, len(todo), time.perf_counter() - started)
         return len(todo)
@@ -450,6 +473,12 @@ class FeaturePipeline:
         report.num_responses = len(responses)
         assignment = self._split(rows)
         self.stages = self.settings.build_stages(device=self.device)
+        # every model is resolved before any work starts (one line each), not a minute of Hub retries later
+        options = {option: value for stage in self.stages.values() for option, value in stage.settings().items()
+                   if option in stage.model_options}  # fmt: skip
+        unresolved = model_option_problems(options)
+        if unresolved:
+            raise PipelineError("\n".join(unresolved))
         self._caches: dict[str, StageCache] = {}
         for name, stage in self.stages.items():
             needed = {need: self._caches[need].key for need in stage.needs}
@@ -491,6 +520,9 @@ class FeaturePipeline:
         problems: list[dict[str, str]] = [
             {"response_id": p.response_id or "", "stage": "corpus", "reason": f"{p.file}: {p.reason}"}
             for p in corpus.problems
+        ] + [
+            {"response_id": w.response_id or "*", "stage": "labels", "reason": f"{w.file}: {w.reason}"}
+            for w in corpus.warnings
         ]
         # a stage that could not load takes the stages that read it with it
         for name, stage in self.stages.items():
@@ -669,10 +701,11 @@ class FeaturePipeline:
         self._write_problems(problems)
         (self.output_dir / FEATURES_METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str))
         report.num_usable = len(usable)
+        report.num_responses = len(responses) + len(corpus.problems)
+        report.num_long = sum(1 for r, _ in usable if r.duration > LONG_ANSWER_S)
         report.split_counts = metadata["split_counts"]
         report.problems = problems
-        logger.info("Wrote %s: %d usable of %d responses %s, %d problem(s) (see %s)", self.output_dir, len(usable),
-                    len(responses) + len(corpus.problems), report.split_counts, len(problems), PROBLEMS_FILE)  # fmt: skip
+        logger.info("Wrote %s: splits %s", self.output_dir, report.split_counts)
 
     def _write_problems(self, problems: list[dict[str, str]]) -> None:
         with open(self.output_dir / PROBLEMS_FILE, "w", newline="") as f:
