@@ -255,9 +255,11 @@ def _wav_truncation(path: str | os.PathLike) -> str | None:
                     available = size - handle.tell()
                     if length > available:
                         rate = struct.unpack("<I", fmt[4:8])[0] if len(fmt) >= 8 else 0
-                        seconds = lambda n: f"{n / block_align / rate:.2f} s" if rate else f"{n} bytes"
-                        return (f"truncated file: the header declares {seconds(length)} of audio, the file holds "
-                                f"{seconds(max(available, 0))}")  # fmt: skip
+                        declared, held = (
+                            f"{n / block_align / rate:.2f} s" if rate else f"{n} bytes"
+                            for n in (length, max(available, 0))
+                        )
+                        return f"truncated file: the header declares {declared} of audio, the file holds {held}"
                     return None
                 else:
                     handle.seek(length + length % 2, os.SEEK_CUR)

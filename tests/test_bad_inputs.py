@@ -132,11 +132,10 @@ def test_unreachable_hub_fails_fast_in_one_line(make_corpus, tmp_path, monkeypat
         status = prepare_main([str(corpus), "--output", str(tmp_path / "out"), "--stages", "content"])
     assert status == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    advice = "not a local folder and HF_HUB_OFFLINE is set; pass a local folder (see scripts/setup_offline_models.sh)"
     assert errors == [
-        "--acoustic-encoder openai/whisper-base: not a local folder and HF_HUB_OFFLINE is set; pass a local folder "
-        "(see scripts/setup_offline_models.sh)",
-        "--context-encoder sentence-transformers/all-MiniLM-L6-v2: not a local folder and HF_HUB_OFFLINE is set; "
-        "pass a local folder (see scripts/setup_offline_models.sh)",
+        f"--acoustic-encoder openai/whisper-base: {advice}",
+        f"--context-encoder sentence-transformers/all-MiniLM-L6-v2: {advice}",
     ]
     assert not (tmp_path / "out" / "cache" / "content").exists()  # no work started
 
@@ -173,8 +172,10 @@ def test_help_shows_the_defaults_in_use():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--branches", "content,fluency"], "--branches content,fluency: unknown branch(es) ['fluency']; valid: "
-                                            "content, delivery, language_use"),
+        (
+            ["--branches", "content,fluency"],
+            "--branches content,fluency: unknown branch(es) ['fluency']; valid: content, delivery, language_use",
+        ),
         (["--loss", "mse"], "--loss mse: valid values are ce, lmcl"),
         (["--regularizer", "rank"], "--regularizer rank: valid values are none, w_ranksim, ranksim"),
     ],
