@@ -52,6 +52,11 @@ def build_prepare_parser() -> argparse.ArgumentParser:
         "--stages", default=",".join(STAGES), help=f"comma-separated stages to run (default: {','.join(STAGES)})"
     )
     parser.add_argument("--strict", action="store_true", help="fail on the first problem instead of reporting it")
+    parser.add_argument(
+        "--acoustic-window", default=d.acoustic_window, choices=["full", "trimmed"],
+        help="Whisper encoders (content, whisper_ctc aligners) read 30 s windows (full) or only the answer's own "
+        "frames (trimmed); default: %(default)s",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
@@ -92,6 +97,7 @@ def prepare_main(argv: list[str] | None = None) -> int:
             batch_size=args.batch_size,
             stages=tuple(s for s in args.stages.split(",") if s),
             strict=args.strict,
+            acoustic_window=args.acoustic_window,
         )
         pipeline = FeaturePipeline(args.corpus_dir, args.output, settings)
         report = pipeline.run()

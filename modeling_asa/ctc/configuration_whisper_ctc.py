@@ -15,6 +15,10 @@ HEAD_TYPES = ("linear", "conv", "conv_bilstm")
 CTC_LOSS_REDUCTIONS = ("mean", "sum")
 
 
+ACOUSTIC_WINDOWS = ("full", "trimmed")
+"""How much of Whisper's 30 s window the encoder reads: all of it, or the answer's own frames."""
+
+
 class WhisperCtcConfig(PretrainedConfig):
     r"""
     Configuration of [`WhisperEncoderForCTC`]: the encoder of a Whisper model (its config is nested as
@@ -57,6 +61,10 @@ class WhisperCtcConfig(PretrainedConfig):
         freeze_encoder (`bool`, *optional*, defaults to `True`):
             Whether the Whisper encoder is frozen (``requires_grad=False``) when the model is built; only the head is
             trained in this project.
+        acoustic_window (`str`, *optional*, defaults to `"full"`):
+            ``"full"``: the encoder reads whole 30 s windows (Whisper's training condition); ``"trimmed"``: it reads
+            only the answer's own log-mel frames, rounded up to whole seconds (positional embeddings sliced to
+            match), which costs what the speech costs instead of 30 s per answer.
 
     Example:
         >>> from transformers import WhisperConfig
@@ -81,6 +89,7 @@ class WhisperCtcConfig(PretrainedConfig):
         ctc_loss_reduction: str = "mean",
         ctc_zero_infinity: bool = True,
         freeze_encoder: bool = True,
+        acoustic_window: str = "full",
         **kwargs: Any,
     ) -> None:
         super().__init__(pad_token_id=pad_token_id, **kwargs)
@@ -102,6 +111,7 @@ class WhisperCtcConfig(PretrainedConfig):
         self.ctc_loss_reduction = ctc_loss_reduction
         self.ctc_zero_infinity = ctc_zero_infinity
         self.freeze_encoder = freeze_encoder
+        self.acoustic_window = acoustic_window
         self.validate_whisper_ctc()
 
     @property
@@ -134,6 +144,8 @@ class WhisperCtcConfig(PretrainedConfig):
             errors.append(f"pad_token_id (the CTC blank) must be in [0, vocab_size), got {self.pad_token_id!r}")
         if not 0.0 <= self.head_dropout < 1.0:
             errors.append(f"head_dropout must be in [0, 1), got {self.head_dropout!r}")
+        if self.acoustic_window not in ACOUSTIC_WINDOWS:
+            errors.append(f"acoustic_window must be one of {list(ACOUSTIC_WINDOWS)}, got {self.acoustic_window!r}")
         if self.ctc_loss_reduction not in CTC_LOSS_REDUCTIONS:
             errors.append(
                 f"ctc_loss_reduction must be one of {list(CTC_LOSS_REDUCTIONS)}, got {self.ctc_loss_reduction!r}"
@@ -149,4 +161,4 @@ class WhisperCtcConfig(PretrainedConfig):
         return output
 
 
-__all__ = ["CTC_LOSS_REDUCTIONS", "HEAD_TYPES", "WhisperCtcConfig"]
+__all__ = ["ACOUSTIC_WINDOWS", "CTC_LOSS_REDUCTIONS", "HEAD_TYPES", "WhisperCtcConfig"]

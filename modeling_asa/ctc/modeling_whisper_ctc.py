@@ -66,6 +66,40 @@ def whisper_padding_value(input_features: torch.Tensor) -> torch.Tensor:
     return torch.clamp(row_max - 2.0, min=SILENCE_LOG_MEL)
 
 
+TRIM_MULTIPLE_MEL = 100
+"""A trimmed window is rounded up to a multiple of this many log-mel frames (1 s), so batches share few shapes."""
+
+
+def trimmed_mel_frames(num_samples: int, window: int = 3000) -> int:
+    """Log-mel frames a trimmed window keeps for ``num_samples`` of audio: enough for ``ceil(n / 320)`` encoder
+    frames, rounded up to :data:`TRIM_MULTIPLE_MEL`, at most one window."""
+    needed = 2 * max(1, -(-int(num_samples) // (2 * MEL_HOP_SAMPLES)))
+    return min(window, -(-needed // TRIM_MULTIPLE_MEL) * TRIM_MULTIPLE_MEL)
+
+
+def whisper_encode(encoder: WhisperEncoder, input_features: torch.Tensor) -> torch.Tensor:
+    """Whisper encoder states of log-mel windows of any length up to one window (the trimmed mode).
+
+    ``WhisperEncoder.forward`` insists on whole 30 s windows; this runs the same layers on ``frames <= 3000``
+    log-mel frames with the positional embeddings sliced to the ``frames / 2`` outputs. On a whole window it equals
+    ``encoder(input_features).last_hidden_state``.
+
+    Args:
+        encoder: A (pretrained) ``WhisperEncoder`` in eval mode.
+        input_features: ``(batch, num_mel_bins, frames)``, ``frames`` even and at most one window.
+
+    Returns:
+        ``(batch, frames / 2, d_model)`` states.
+    """
+    hidden = nn.functional.gelu(encoder.conv1(input_features))
+    hidden = nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)
+    hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]].to(hidden.dtype)
+    hidden = nn.functional.dropout(hidden, p=encoder.dropout, training=encoder.training)
+    for layer in encoder.layers:
+        hidden = layer(hidden, None)
+    return encoder.layer_norm(hidden)
+
+
 def ctc_output_lengths(mel_lengths: torch.Tensor) -> torch.Tensor:
     """Number of 20 ms encoder frames covering ``mel_lengths`` log-mel frames: ``ceil(mel / 2)``.
 
@@ -327,7 +361,18 @@ class WhisperEncoderForCTC(WhisperCtcPreTrainedModel):
         rows = [b for b in range(batch) for _ in range(int(n_windows[b]))]
         cols = [k for b in range(batch) for k in range(int(n_windows[b]))]
         chunks = torch.stack([features[b, :, k * window : (k + 1) * window] for b, k in zip(rows, cols)])
-        states = self.encoder(chunks.to(self.encoder.conv1.weight.dtype)).last_hidden_state
+        chunks = chunks.to(self.encoder.conv1.weight.dtype)
+        if getattr(self.config, "acoustic_window", "full") == "trimmed":
+            # Only the frames that hold audio (rounded up to whole seconds), not the padding of a 30 s window; chunks
+            # are encoded in groups of equal trimmed length, so a row's states never depend on the rest of the batch.
+            real = [min(window, int(mel_lengths[b]) - k * window) for b, k in zip(rows, cols)]
+            keeps = [min(window, -(-max(n + n % 2, 2) // TRIM_MULTIPLE_MEL) * TRIM_MULTIPLE_MEL) for n in real]
+            states = chunks.new_zeros(len(rows), window // 2, self.config.d_model)
+            for keep in sorted(set(keeps)):
+                group = [i for i, k in enumerate(keeps) if k == keep]
+                states[group, : keep // 2] = whisper_encode(self.encoder, chunks[group, :, :keep])
+        else:
+            states = self.encoder(chunks).last_hidden_state
         half = window // 2
         out = states.new_zeros(batch, int(lengths.max()), states.shape[-1])
         for i, (b, k) in enumerate(zip(rows, cols)):
@@ -403,11 +448,14 @@ class WhisperEncoderForCTC(WhisperCtcPreTrainedModel):
 __all__ = [
     "MEL_HOP_SAMPLES",
     "SILENCE_LOG_MEL",
+    "TRIM_MULTIPLE_MEL",
     "WhisperCtcHead",
     "WhisperCtcPreTrainedModel",
     "WhisperEncoderForCTC",
     "ctc_loss",
     "ctc_output_lengths",
     "init_head_weights",
+    "trimmed_mel_frames",
+    "whisper_encode",
     "whisper_padding_value",
 ]

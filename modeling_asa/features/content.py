@@ -158,8 +158,11 @@ class AcousticEncoder:
             holding a ``WhisperModel`` or ``WhisperForConditionalGeneration`` checkpoint plus its
             ``WhisperFeatureExtractor`` config, or a Hub id (only usable when cached or online).
         device (`str | torch.device | None`, *optional*): Where to run; ``None`` picks CUDA when available.
-        dtype (`torch.dtype`, *optional*, defaults to `torch.float32`): Compute dtype of the encoder.
+        dtype (`torch.dtype`, *optional*): Compute dtype of the encoder; ``None``: float16 on CUDA, else float32.
         batch_size (`int`, *optional*, defaults to 8): Number of 30 s chunks per forward pass.
+        acoustic_window (`str`, *optional*, defaults to `"full"`): ``"full"`` encodes every chunk in a whole 30 s
+            window (Whisper's training condition); ``"trimmed"`` encodes only the chunk's own log-mel frames, rounded
+            up to whole seconds (positional embeddings sliced to match), so a 3 s answer costs about a tenth.
 
     Example:
         >>> encoder = AcousticEncoder(".cache/models/whisper-base", device="cpu")  # doctest: +SKIP
@@ -172,16 +175,22 @@ class AcousticEncoder:
         self,
         model_name_or_path: str = "openai/whisper-base",
         device: str | torch.device | None = None,
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
         batch_size: int = 8,
+        acoustic_window: str = "full",
     ) -> None:
         from transformers import AutoConfig, WhisperFeatureExtractor, WhisperModel
 
+        from ..ctc.configuration_whisper_ctc import ACOUSTIC_WINDOWS
+
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if acoustic_window not in ACOUSTIC_WINDOWS:
+            raise ValueError(f"acoustic_window must be one of {list(ACOUSTIC_WINDOWS)}, got {acoustic_window!r}")
         self._name = os.fspath(model_name_or_path)
         self.device = _resolve_device(device)
-        self.dtype = dtype
+        self.dtype = dtype or (torch.float16 if self.device.type == "cuda" else torch.float32)
+        self.acoustic_window = acoustic_window
         self.batch_size = batch_size
         config = load_pretrained(AutoConfig.from_pretrained, model_name_or_path, "Whisper config")
         if config.model_type != "whisper":
@@ -193,7 +202,7 @@ class AcousticEncoder:
             raise ModelLoadError(
                 f"{self._name}: feature extractor expects {self.feature_extractor.sampling_rate} Hz, not 16 kHz"
             )
-        whisper = load_pretrained(WhisperModel.from_pretrained, model_name_or_path, "Whisper encoder", dtype=dtype)
+        whisper = load_pretrained(WhisperModel.from_pretrained, model_name_or_path, "Whisper encoder", dtype=self.dtype)
         self.encoder = whisper.get_encoder().to(self.device).eval()
         del whisper
         self._chunk_samples = self.feature_extractor.n_samples
@@ -235,22 +244,39 @@ class AcousticEncoder:
             for start in range(0, max(len(wave), 1), self._chunk_samples):
                 chunks.append(wave[start : start + self._chunk_samples])
                 owners.append(index)
-        states: list[np.ndarray] = []
-        num_batches = math.ceil(len(chunks) / self.batch_size)
+        from ..ctc.modeling_whisper_ctc import trimmed_mel_frames, whisper_encode
+
+        # Batches of similar length. Trimmed: a batch holds chunks of the same trimmed length only, so each answer's
+        # states never depend on its neighbours (asa-prepare and the scorer batch differently).
+        trimmed = self.acoustic_window == "trimmed"
+        keeps = [trimmed_mel_frames(len(c), self.feature_extractor.nb_max_frames) if trimmed else 0 for c in chunks]
+        order = sorted(range(len(chunks)), key=lambda i: (keeps[i], len(chunks[i])))
+        batches = [
+            group[start : start + self.batch_size]
+            for keep in sorted(set(keeps))
+            for group in [[i for i in order if keeps[i] == keep]]
+            for start in range(0, len(group), self.batch_size)
+        ]
+        states: list[np.ndarray | None] = [None] * len(chunks)
+        num_batches = len(batches)
         with (
             torch.inference_mode(),
             tqdm(
                 total=len(chunks), desc="Whisper encoder", unit="chunk", disable=not show_progress or num_batches <= 1
             ) as bar,
         ):
-            for start in range(0, len(chunks), self.batch_size):
-                batch = chunks[start : start + self.batch_size]
+            for indices in batches:
+                batch = [chunks[i] for i in indices]
                 features = self.feature_extractor(
                     batch, sampling_rate=SAMPLING_RATE, return_tensors="pt", device=str(self.device)
-                ).input_features
-                hidden = self.encoder(features.to(self.device, self.dtype)).last_hidden_state
+                ).input_features.to(self.device, self.dtype)
+                if trimmed:
+                    hidden = whisper_encode(self.encoder, features[:, :, : keeps[indices[0]]])
+                else:
+                    hidden = self.encoder(features).last_hidden_state
                 hidden = hidden.to(torch.float16).cpu().numpy()
-                states += [hidden[i, : num_whisper_frames(len(chunk))] for i, chunk in enumerate(batch)]
+                for row, i in enumerate(indices):
+                    states[i] = hidden[row, : num_whisper_frames(len(chunks[i]))]
                 bar.update(len(batch))
         outputs: list[list[np.ndarray]] = [[] for _ in arrays]
         for owner, state in zip(owners, states, strict=True):
@@ -360,23 +386,31 @@ class ContentStage(FeatureStage):
 
     Args:
         acoustic_encoder (`str`): Whisper model id or folder.
+        acoustic_window (`str`, *optional*, defaults to `"full"`): ``"full"`` or ``"trimmed"`` (see
+            [`AcousticEncoder`]).
         device (`str`, *optional*), batch_size (`int`, *optional*): see [`FeatureStage`].
     """
 
     name = "content"
     model_options = ("acoustic_encoder",)
 
-    def __init__(self, acoustic_encoder: str, device: str | None = None, batch_size: int = 8) -> None:
+    def __init__(
+        self, acoustic_encoder: str, acoustic_window: str = "full", device: str | None = None, batch_size: int = 8
+    ) -> None:
         super().__init__(device, batch_size)
         self.acoustic_encoder = acoustic_encoder
+        self.acoustic_window = acoustic_window
         self.encoder: AcousticEncoder | None = None
 
     def settings(self) -> dict[str, Any]:
-        return {"acoustic_encoder": self.acoustic_encoder, "acoustic_window": "full"}
+        return {"acoustic_encoder": self.acoustic_encoder, "acoustic_window": self.acoustic_window}
 
     def load(self) -> None:
         if self.encoder is None:
-            self.encoder = AcousticEncoder(self.acoustic_encoder, device=self.device, batch_size=self.batch_size)
+            self.encoder = AcousticEncoder(
+                self.acoustic_encoder, device=self.device, batch_size=self.batch_size,
+                acoustic_window=self.acoustic_window,
+            )  # fmt: skip
             self.loaded = True
 
     def compute(self, answers: Sequence[Answer], inputs: Sequence[Any]) -> list[Any]:

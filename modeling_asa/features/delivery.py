@@ -436,6 +436,8 @@ class DeliveryStage(FeatureStage):
         content_encoder (`str`, *optional*): The content stage's Whisper encoder. When ``asr_model`` is a Whisper
             encoder + CTC head (``whisper_ctc``) with this very encoder, one Whisper pass serves both: the head reads
             the content stage's (float16) states instead of re-running the encoder, and the stage needs ``content``.
+        acoustic_window (`str`, *optional*, defaults to `"full"`): The window the Whisper-encoder (``whisper_ctc``)
+            aligners read: ``"full"`` 30 s windows or ``"trimmed"`` (the answer's own frames).
     """
 
     name = "delivery"
@@ -446,12 +448,14 @@ class DeliveryStage(FeatureStage):
         ctc_model: str,
         asr_model: str | None = None,
         content_encoder: str | None = None,
+        acoustic_window: str = "full",
         device: str | None = None,
         batch_size: int = 8,
     ) -> None:
         super().__init__(device, batch_size)
         self.ctc_model = ctc_model
         self.asr_model = asr_model
+        self.acoustic_window = acoustic_window
         # Only a whisper_ctc ASR model can share the content pass (read from its config.json, no loading).
         self.content_encoder = content_encoder if _model_type(asr_model) == "whisper_ctc" else None
         self.extractor: DeliveryExtractor | None = None
@@ -462,14 +466,20 @@ class DeliveryStage(FeatureStage):
         return ("content",) if self.content_encoder else ()
 
     def settings(self) -> dict[str, Any]:
-        return {
+        settings = {
             "ctc_model": self.ctc_model,
             "asr_model": self.asr_model,
             "shares_content_pass": self.content_encoder is not None,
         }
+        whisper_aligner = any(_model_type(m) == "whisper_ctc" for m in (self.ctc_model, self.asr_model))
+        if whisper_aligner and self.acoustic_window != "full":
+            # the window changes the output of Whisper-encoder aligners only (and "full" is left out of the key so
+            # caches made before the option existed stay valid)
+            settings["acoustic_window"] = self.acoustic_window
+        return settings
 
     def recipe(self) -> dict[str, Any]:
-        recipe = self.settings()
+        recipe = {**self.settings(), "acoustic_window": self.acoustic_window}
         if self.loaded:
             recipe["shares_content_pass"] = self._shared
         return recipe
@@ -486,6 +496,10 @@ class DeliveryStage(FeatureStage):
 
         mono = CtcModel(self.ctc_model, device=self.device, batch_size=self.batch_size)
         multi = CtcModel(self.asr_model, device=self.device, batch_size=self.batch_size) if self.asr_model else None
+        for ctc in (mono, multi):
+            # Whisper-encoder aligners read the same window as the content stage ("full" or "trimmed")
+            if ctc is not None and getattr(ctc.model.config, "model_type", None) == "whisper_ctc":
+                ctc.model.config.acoustic_window = self.acoustic_window
         self.extractor = DeliveryExtractor(mono, multi)
         self._shared = self._shares_encoder(multi)
         self.loaded = True

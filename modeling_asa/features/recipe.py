@@ -64,6 +64,7 @@ def build_stages(
     spacy_model: str | None = None,
     inventory: dict[str, Any] | None = None,
     share_content_pass: bool = True,
+    acoustic_window: str = "full",
     device: str | None = None,
     batch_size: int = 8,
 ) -> dict[str, FeatureStage]:
@@ -84,13 +85,16 @@ def build_stages(
     if acoustic_encoder or context_encoder:
         if not (acoustic_encoder and context_encoder):
             raise RecipeError("the content stage needs both acoustic_encoder and context_encoder")
-        stages["content"] = ContentStage(absolute_model(acoustic_encoder), device=device, batch_size=batch_size)
+        stages["content"] = ContentStage(
+            absolute_model(acoustic_encoder), acoustic_window, device=device, batch_size=batch_size
+        )
         stages["question"] = QuestionStage(absolute_model(context_encoder), device=device)
     if ctc_model:
         shared = absolute_model(acoustic_encoder) if share_content_pass and acoustic_encoder else None
         stages["delivery"] = DeliveryStage(
-            absolute_model(ctc_model), absolute_model(asr_model), shared, device=device, batch_size=batch_size
-        )
+            absolute_model(ctc_model), absolute_model(asr_model), shared, acoustic_window, device=device,
+            batch_size=batch_size,
+        )  # fmt: skip
     for option, value in (("lm", lm), ("spacy_model", spacy_model)):
         if value and "delivery" not in stages:
             raise RecipeError(f"the {MODEL_OPTIONS[option]} stage reads the delivery stage's words: pass ctc_model")
@@ -150,6 +154,7 @@ def stages_from_recipe(
         spacy_model=models["spacy_model"],
         inventory=recorded.get("language_use", {}).get("inventory"),
         share_content_pass=bool(delivery.get("shares_content_pass")),
+        acoustic_window=recorded.get("content", delivery).get("acoustic_window", "full"),
         device=device,
         batch_size=batch_size,
     )

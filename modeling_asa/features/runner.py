@@ -75,6 +75,8 @@ class PrepareSettings:
         batch_size: responses per forward pass.
         stages: the stages to run (``content``, ``delivery``, ``language_use``).
         strict: stop at the first problem (corpus, model loading or response) instead of reporting and going on.
+        acoustic_window: ``"full"`` (Whisper encoders read 30 s windows) or ``"trimmed"`` (the answer's own
+            frames), for the content stage and the Whisper-encoder aligners.
     """
 
     acoustic_encoder: str = "openai/whisper-base"
@@ -95,6 +97,7 @@ class PrepareSettings:
     batch_size: int = 8
     stages: tuple[str, ...] = STAGES
     strict: bool = False
+    acoustic_window: str = "full"
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.stages if s not in STAGES]
@@ -104,6 +107,8 @@ class PrepareSettings:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.acoustic_window not in ("full", "trimmed"):
+            raise ValueError(f"acoustic_window must be full or trimmed, got {self.acoustic_window!r}")
 
     def build_stages(self, device: str | None = None) -> dict[str, FeatureStage]:
         """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words)."""
@@ -116,6 +121,7 @@ class PrepareSettings:
             asr_model=self.asr_model if words else None,
             lm=self.lm if "delivery" in self.stages else None,
             spacy_model=self.spacy_model if "language_use" in self.stages else None,
+            acoustic_window=self.acoustic_window,
             device=device,
             batch_size=self.batch_size,
         )
