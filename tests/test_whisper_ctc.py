@@ -388,13 +388,16 @@ def test_load_read_speech_corpus(make_corpus):
 def test_load_read_speech_corpus_errors(make_corpus, tmp_path):
     from modeling_asa.ctc.data import CorpusFormatError
 
-    with pytest.raises(CorpusFormatError, match="metadata.csv: file not found"):
+    from conftest import default_rows
+
+    with pytest.raises(CorpusFormatError, match="metadata.csv: metadata file not found"):
         load_read_speech_corpus(make_corpus(rows=False, name="none"))
     bad = make_corpus(questions=[{"question_id": "q1", "text": "x"}], name="unknown")
-    with pytest.raises(CorpusFormatError, match="response 001: unknown question_id 'q2'"):
+    with pytest.raises(CorpusFormatError, match=r"unknown question_id 'q2' .*\(response_id='001'\)"):
         load_read_speech_corpus(bad)
+    no_speakers = [{k: v for k, v in row.items() if k != "speaker_id"} for row in default_rows()]
     with pytest.raises(CorpusFormatError, match=r"missing column\(s\) \['speaker_id'\]"):
-        load_read_speech_corpus(make_corpus(rows="file_name,response_id,question_id\n", name="cols"))
+        load_read_speech_corpus(make_corpus(rows=no_speakers, name="cols"))
 
 
 def test_trim_silence():

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -55,57 +54,41 @@ class ReadSpeechExample:
 
 
 def load_read_speech_corpus(corpus_dir: str | os.PathLike) -> list[ReadSpeechExample]:
-    """Read ``metadata.csv`` and ``questions.jsonl``; the transcript of a response is its question's text.
+    """Read a corpus with :func:`modeling_asa.data.load_corpus`; the transcript of a response is its question's text.
 
     Args:
         corpus_dir: Corpus folder (``metadata.csv`` with ``file_name``, ``response_id``, ``question_id``,
-            ``speaker_id``; ``questions.jsonl`` with ``question_id`` and ``text``).
+            ``speaker_id``; ``questions.jsonl`` with ``question_id`` and ``text``); labels are not needed.
 
     Returns:
         The examples in ``metadata.csv`` order (responses whose normalised text is empty are skipped with a
         warning).
 
     Raises:
-        CorpusFormatError: On a missing file, a missing column, an unknown question id, or an absolute /
-            ``..`` audio path.
+        CorpusFormatError: When the corpus breaks the contract (every problem listed, each naming its file) or has
+            no ``speaker_id`` column.
     """
-    root = Path(corpus_dir).expanduser().resolve()
-    metadata, questions = root / "metadata.csv", root / "questions.jsonl"
-    for path in (metadata, questions):
-        if not path.is_file():
-            raise CorpusFormatError(f"{path}: file not found")
-    texts: dict[str, str] = {}
-    with questions.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                texts[str(record["question_id"])] = str(record["text"])
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise CorpusFormatError(f"{questions}:{line_no}: bad question record ({exc})") from exc
+    from ..data import CorpusError, load_corpus
+
+    try:
+        corpus = load_corpus(corpus_dir, strict=True, check_audio=False, require_labels=False)
+    except CorpusError as err:
+        raise CorpusFormatError(str(err)) from err
+    if "speaker_id" not in corpus.dataset.column_names:
+        raise CorpusFormatError(
+            f"{corpus.root / 'metadata.csv'}: missing column(s) ['speaker_id']; found {corpus.dataset.column_names}"
+        )
+    rows = corpus.dataset.remove_columns("audio").to_list()
+    paths = [a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]
     examples: list[ReadSpeechExample] = []
-    with metadata.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        needed = {"file_name", "response_id", "question_id", "speaker_id"}
-        missing = needed - set(reader.fieldnames or [])
-        if missing:
-            raise CorpusFormatError(f"{metadata}: missing column(s) {sorted(missing)}; found {reader.fieldnames}")
-        for row in reader:
-            name = row["file_name"]
-            if os.path.isabs(name) or ".." in Path(name).parts:
-                raise CorpusFormatError(f"{metadata}: file_name {name!r} must be relative, without '..'")
-            question = row["question_id"]
-            if question not in texts:
-                raise CorpusFormatError(f"{metadata}: response {row['response_id']}: unknown question_id {question!r}")
-            transcript = normalize_transcript(texts[question])
-            if not transcript:
-                logger.warning("%s: response %s has an empty transcript, skipped", metadata, row["response_id"])
-                continue
-            duration = float(row["duration_s"]) if row.get("duration_s") else float("nan")
-            examples.append(
-                ReadSpeechExample(row["response_id"], row["speaker_id"], str(root / name), transcript, duration)
-            )
+    for row, path in zip(rows, paths):
+        transcript = normalize_transcript(corpus.questions[row["question_id"]])
+        if not transcript:
+            logger.warning("%s: response %s has an empty transcript, skipped", corpus.root, row["response_id"])
+            continue
+        duration = row.get("duration_s")
+        duration = float(duration) if duration not in (None, "") else float("nan")
+        examples.append(ReadSpeechExample(row["response_id"], str(row["speaker_id"]), path, transcript, duration))
     return examples
 
 

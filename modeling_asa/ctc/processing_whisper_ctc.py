@@ -16,20 +16,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import string
 import tempfile
+
+from ..text import normalize_text
 
 CTC_VOCABULARY: list[str] = ["<pad>", "<unk>", "|", "'", *string.ascii_uppercase]
 """Token strings indexed by id: blank ``<pad>`` = 0, ``<unk>`` = 1, delimiter ``|`` = 2, ``'`` = 3, ``A``-``Z`` = 4-29."""
 
-_NOT_ALLOWED = re.compile(r"[^A-Z' ]+")
-
 
 def normalize_transcript(text: str) -> str:
-    """Upper-case ``text``, replace every character other than ``A``-``Z``, apostrophe and space by a space.
-
-    Apostrophes not inside a word (quotes) are dropped; words are joined by single spaces.
+    """The CTC aligners' transcript: :func:`modeling_asa.text.normalize_text` in upper case (``A``-``Z``, inner
+    apostrophes, single spaces; accents folded, quotes and digits dropped), the project's one normaliser.
 
     Args:
         text: Any transcript.
@@ -37,9 +35,7 @@ def normalize_transcript(text: str) -> str:
     Returns:
         The normalised transcript (``""`` when nothing is left).
     """
-    words = _NOT_ALLOWED.sub(" ", text.upper()).split()
-    words = [w.strip("'") for w in words]
-    return " ".join(w for w in words if w)
+    return normalize_text(text, "upper")
 
 
 def build_ctc_tokenizer():
