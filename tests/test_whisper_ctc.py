@@ -386,9 +386,9 @@ def test_load_read_speech_corpus(make_corpus):
 
 
 def test_load_read_speech_corpus_errors(make_corpus, tmp_path):
-    from modeling_asa.ctc.data import CorpusFormatError
-
     from conftest import default_rows
+
+    from modeling_asa.ctc.data import CorpusFormatError
 
     with pytest.raises(CorpusFormatError, match="metadata.csv: metadata file not found"):
         load_read_speech_corpus(make_corpus(rows=False, name="none"))
