@@ -120,6 +120,9 @@ DEMO_DEFAULTS = {
     "num_hidden_layers": 1,
     "num_train_epochs": 12.0,
     "learning_rate": 1e-3,
+    # A model this small gains nothing from a second thread and loses a lot beside any other load (one busy core
+    # made a 2-thread demo 9x slower: 391 s instead of 45 s of training).
+    "threads": 1,
 }
 """Without --features_dir: the built-in demo trains a small model on generated features (seconds on 2 cores)."""
 

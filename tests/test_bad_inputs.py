@@ -160,6 +160,7 @@ def test_hyphen_and_underscore_spellings_give_the_same_arguments(tmp_path):
     assert under[2].eval_strategy == "epoch" and under[2].num_train_epochs == 3
     demo = train_asa.parse_args([])
     assert demo[0].hidden_size == 64 and demo[2].output_dir == "outputs/demo" and demo[2].num_train_epochs == 12
+    assert demo[1].threads == 1 and under[1].threads is None  # the small demo model runs on one thread
 
 
 def test_help_shows_the_defaults_in_use():
