@@ -134,8 +134,15 @@ def build_score_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus", default=None, help="score a corpus folder (metadata.csv, questions.jsonl)")
     parser.add_argument("--output", default=None, help="with --corpus: the predictions CSV to write")
     parser.add_argument("--split", default=None, help="with --corpus: only the rows of this split (split column)")
-    parser.add_argument("--label-column", default=None, help="with --corpus: the label column, if any")
-    parser.add_argument("--rater-rule", default="floor", choices=["floor", "round", "ceil"])
+    parser.add_argument(
+        "--label-column", default=None,
+        help="with --corpus: the label column (default: the one the model was trained on, when the corpus has it; "
+        "else score or rater_* columns, if any)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rater-rule", default=None, choices=["floor", "round", "ceil"],
+        help="with --corpus: how rater averages become labels (default: as in training)",
+    )  # fmt: skip
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
     parser.add_argument("--batch-size", type=int, default=8, help="answers per batch (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
@@ -168,6 +175,7 @@ def _print_table(scores, label_values) -> None:
 
 def _score_corpus(scorer, args) -> list:
     """Score every usable row of a corpus folder; write the predictions CSV and, with labels, metrics.json."""
+    import csv
     import json
     from pathlib import Path
 
@@ -177,8 +185,19 @@ def _score_corpus(scorer, args) -> list:
     from .metrics import compute_ordinal_metrics
     from .scoring import AsaScore, write_predictions
 
+    label_column, rater_rule = args.label_column, args.rater_rule
+    recorded = scorer.recipe.get("labels") or {}
+    if label_column is None and recorded.get("label_column"):
+        # the labels the model was trained on, when this corpus has them (as the training corpus had)
+        with open(Path(args.corpus) / "metadata.csv", newline="", encoding="utf-8-sig") as handle:
+            header = [h.strip() for h in next(csv.reader(handle), [])]
+        if recorded["label_column"] in header:
+            label_column = recorded["label_column"]
+            logger.info("labels from the %r column, as in training", label_column)
+    if args.rater_rule is None:
+        rater_rule = recorded.get("rater_rule") or "floor"
     corpus = load_corpus(
-        args.corpus, label_column=args.label_column, rater_rule=args.rater_rule, strict=False, require_labels=False
+        args.corpus, label_column=label_column, rater_rule=rater_rule, strict=False, require_labels=False
     )
     rows = corpus.dataset.remove_columns("audio").to_list()
     paths = [a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]

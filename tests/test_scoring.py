@@ -281,3 +281,26 @@ def test_speech_assessment_pipeline(trained):
 def test_asa_score_help_is_a_console_script():
     result = subprocess.run(["asa-score", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "--corpus" in result.stdout and "--acoustic-encoder" in result.stdout
+
+
+def test_asa_score_reads_the_label_column_the_model_was_trained_on(trained, tmp_path):
+    import shutil
+
+    corpus, model = tmp_path / "corpus", tmp_path / "model"
+    shutil.copytree(trained["corpus"], corpus)
+    shutil.copytree(trained["model"], model)
+    rows = list(_read(corpus / "metadata.csv").values())
+    for row in rows:
+        row["level"] = row.pop("score")
+    with open(corpus / "metadata.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    recipe = json.loads((model / RECIPE_FILE).read_text())
+    assert recipe["labels"] == {"label_column": None, "label_source": "score", "rater_rule": "floor"}
+    recipe["labels"]["label_column"] = "level"  # as if trained with asa-prepare --label-column level
+    (model / RECIPE_FILE).write_text(json.dumps(recipe))
+    out = tmp_path / "scored" / "predictions.csv"
+    assert score_main(["--model", str(model), "--corpus", str(corpus), "--output", str(out), "--device", "cpu"]) == 0
+    assert next(iter(_read(out).values()))["reference"] in {"1", "2", "3", "4", "5"}
+    assert json.loads((out.parent / "metrics.json").read_text())["num_scored"] == 24

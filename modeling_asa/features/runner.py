@@ -644,7 +644,8 @@ class FeaturePipeline:
                 }  # fmt: skip
             else:
                 logger.warning("no train split: the delivery features are written without normalisation statistics")
-        recipe = make_recipe(recorded, delivery_normalisation=normalisation)
+        labels = {"label_column": s.label_column, "label_source": corpus.label_source, "rater_rule": s.rater_rule}
+        recipe = make_recipe(recorded, delivery_normalisation=normalisation, labels=labels)
         metadata: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "pipeline_version": PIPELINE_VERSION,
