@@ -69,6 +69,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .content import ModelLoadError, load_pretrained
+
 logger = logging.getLogger(__name__)
 
 _MARKER_RE = re.compile(r"^(<[^<>]+>|\[[^\[\]]+\])$")
@@ -82,7 +84,7 @@ _CTC_HEAD_PREFIXES = frozenset({"lm_head", "head"})
 """First name components of CTC output-layer weights (wav2vec2-family ``lm_head``; ``WhisperEncoderForCTC.head``)."""
 
 
-class CtcModelLoadError(OSError):
+class CtcModelLoadError(ModelLoadError):
     """A CTC checkpoint that cannot be loaded (one-line message naming the path and the problem)."""
 
 
@@ -347,8 +349,11 @@ class CtcModel:
         # A local folder never touches the network; a Hub id is tried once (the model first, so an
         # unreachable Hub fails after one round of retries instead of one per file).
         hub_kwargs = {"local_files_only": True} if local else {}
+        # The project's one model-loading helper (content.load_pretrained) turns each failure into one line.
         try:
-            model, loading = AutoModelForCTC.from_pretrained(name, dtype=dtype, output_loading_info=True, **hub_kwargs)
+            model, loading = load_pretrained(
+                AutoModelForCTC.from_pretrained, name, "CTC model", dtype=dtype, output_loading_info=True, **hub_kwargs
+            )
             feature_extractor = tokenizer = None
             try:
                 processor = AutoProcessor.from_pretrained(name, **hub_kwargs)
@@ -357,17 +362,14 @@ class CtcModel:
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 logger.debug("%s: AutoProcessor failed (%s); trying feature extractor + tokenizer", name, exc)
             if feature_extractor is None:
-                feature_extractor = AutoFeatureExtractor.from_pretrained(name, **hub_kwargs)
+                feature_extractor = load_pretrained(
+                    AutoFeatureExtractor.from_pretrained, name, "CTC feature extractor", **hub_kwargs
+                )
             if tokenizer is None:
-                tokenizer = AutoTokenizer.from_pretrained(name, **hub_kwargs)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            first = " ".join(str(exc).split())[:300]
-            hint = (
-                "the folder needs config.json, weights, tokenizer and feature-extractor files (save_pretrained)"
-                if local
-                else "the Hugging Face Hub may be unreachable: pass a local folder saved with save_pretrained"
-            )
-            raise CtcModelLoadError(f"{name}: cannot load CTC model ({type(exc).__name__}: {first}); {hint}") from exc
+                tokenizer = load_pretrained(AutoTokenizer.from_pretrained, name, "CTC tokenizer", **hub_kwargs)
+        except ModelLoadError as exc:
+            hint = "; the folder needs config.json, weights, tokenizer and feature-extractor files (save_pretrained)"
+            raise CtcModelLoadError(f"{exc}{hint if local else ''}") from exc
         # A checkpoint without a trained output layer (a pretrained-only wav2vec2 such as xls-r-300m) loads with a
         # freshly initialised head: its "posteriors" would be noise, so refuse it.
         untrained = sorted(k for k in loading.get("missing_keys", ()) if k.split(".")[0] in _CTC_HEAD_PREFIXES)

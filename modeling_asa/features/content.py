@@ -97,7 +97,7 @@ def load_pretrained(loader: Callable[..., _T], name_or_path: str | os.PathLike[s
     resolved = resolve_model_path(name_or_path)
     try:
         return loader(resolved, **kwargs)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, KeyError, TypeError) as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         if Path(resolved).is_dir():
             raise ModelLoadError(f"{resolved}: could not load the {what} from this folder ({first_line})") from err
