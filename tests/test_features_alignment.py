@@ -120,7 +120,9 @@ def test_ctc_model_load_error_names_path(tmp_path):
     incomplete = tmp_path / "incomplete"
     incomplete.mkdir()
     (incomplete / "config.json").write_text("{}")
-    with pytest.raises(CtcModelLoadError, match=r"incomplete: could not load the CTC model from this folder .*save_pretrained"):
+    with pytest.raises(
+        CtcModelLoadError, match=r"incomplete: could not load the CTC model from this folder .*save_pretrained"
+    ):
         CtcModel(str(incomplete), device="cpu")
 
 
