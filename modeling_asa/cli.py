@@ -199,8 +199,7 @@ def _score_corpus(scorer, args) -> list:
     corpus = load_corpus(
         args.corpus, label_column=label_column, rater_rule=rater_rule, strict=False, require_labels=False
     )
-    rows = corpus.dataset.remove_columns("audio").to_list()
-    paths = [a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]
+    rows, paths = corpus.rows_and_paths()
     if args.split:
         if not rows or SPLIT_COLUMN not in rows[0]:
             raise ValueError(f"--split {args.split}: {args.corpus}/metadata.csv has no {SPLIT_COLUMN!r} column")

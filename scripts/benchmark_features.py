@@ -83,9 +83,9 @@ def main(argv: list[str] | None = None) -> dict:
     from modeling_asa.data import load_corpus
 
     corpus = load_corpus(args.corpus, strict=False, label_column=args.label_column)
-    rows = corpus.dataset.select(range(min(args.num_clips, len(corpus.dataset))))
-    paths = [a["path"] for a in rows.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]
-    questions = [corpus.questions[q] for q in rows["question_id"]]
+    rows, paths = corpus.rows_and_paths()
+    rows, paths = rows[: args.num_clips], paths[: args.num_clips]
+    questions = [corpus.questions[r["question_id"]] for r in rows]
     waves, t_audio = timed(lambda: [load_audio(p) for p in paths])
     audio_seconds = sum(len(w) for w in waves) / 16000
     logger.info("%d clips, %.1f s of audio", len(waves), audio_seconds)

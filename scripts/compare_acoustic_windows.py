@@ -45,9 +45,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     threads = configure_threads()
     corpus = load_corpus(args.corpus, strict=False, require_labels=False)
-    rows = corpus.dataset.select(range(min(args.limit, len(corpus.dataset))))
-    paths = [a["path"] for a in rows.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]
-    waves = [load_answer_audio(p) for p in paths]
+    waves = [load_answer_audio(p) for p in corpus.rows_and_paths()[1][: args.limit]]
     audio_seconds = sum(len(w) for w in waves) / 16000
     states, seconds = {}, {}
     for window in ("full", "trimmed"):

@@ -78,8 +78,7 @@ def load_read_speech_corpus(corpus_dir: str | os.PathLike) -> list[ReadSpeechExa
         raise CorpusFormatError(
             f"{corpus.root / 'metadata.csv'}: missing column(s) ['speaker_id']; found {corpus.dataset.column_names}"
         )
-    rows = corpus.dataset.remove_columns("audio").to_list()
-    paths = [a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()]
+    rows, paths = corpus.rows_and_paths()
     examples: list[ReadSpeechExample] = []
     for row, path in zip(rows, paths):
         transcript = normalize_transcript(corpus.questions[row["question_id"]])

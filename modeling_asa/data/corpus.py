@@ -139,6 +139,12 @@ class Corpus:
         counts = Counter(self.dataset["label"])
         return {c: counts.get(c, 0) for c in self.classes}
 
+    def rows_and_paths(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Every row's metadata (without the audio column) and the absolute path of its audio, in corpus order."""
+        rows = self.dataset.remove_columns("audio").to_list()
+        audio = self.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()
+        return rows, [a["path"] for a in audio]
+
     def question_text(self, question_id: str) -> str:
         """Text of a question.
 

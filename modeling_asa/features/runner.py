@@ -35,7 +35,7 @@ from ..audio import LONG_ANSWER_S, AudioError, audio_duration, load_answer_audio
 from ..data import SPLIT_COLUMN, assign_splits, load_corpus, save_assignment
 from ..versions import package_versions
 from .delivery import DELIVERY_FIELDS, fit_normalizer
-from .recipe import build_stages, make_recipe, model_option_problems
+from .recipe import build_stages, make_recipe, model_option_problems, stage_models
 from .stage import Answer, FeatureStage, assemble_example, one_line, stable_hash
 from .store import DATASET_DIR, FEATURES_METADATA, FORMAT_VERSION, QUESTIONS_DIR
 
@@ -325,10 +325,7 @@ class FeaturePipeline:
         corpus = load_corpus(
             self.corpus_dir, label_column=s.label_column, rater_rule=s.rater_rule, classes=s.classes, strict=s.strict
         )
-        rows = corpus.dataset.remove_columns("audio").to_list()
-        paths = [
-            a["path"] for a in corpus.dataset.select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()
-        ]
+        rows, paths = corpus.rows_and_paths()
         if s.limit is not None:
             rows, paths = rows[: s.limit], paths[: s.limit]
         responses = []
@@ -480,9 +477,7 @@ class FeaturePipeline:
         assignment = self._split(rows)
         self.stages = self.settings.build_stages(device=self.device)
         # every model is resolved before any work starts (one line each), not a minute of Hub retries later
-        options = {option: value for stage in self.stages.values() for option, value in stage.settings().items()
-                   if option in stage.model_options}  # fmt: skip
-        unresolved = model_option_problems(options)
+        unresolved = model_option_problems(stage_models(self.stages))
         if unresolved:
             raise PipelineError("\n".join(unresolved))
         self._caches: dict[str, StageCache] = {}
@@ -538,8 +533,6 @@ class FeaturePipeline:
         for name, reason in self._failed.items():
             problems.append({"response_id": "*", "stage": name, "reason": f"stage skipped: {reason}"})
         ran = [n for n in self.stages if n not in self._failed]
-        if "lm" in self._failed and self.settings.strict:
-            raise PipelineError(self._failed["lm"])
         written = {"content": "content" in ran and "question" in ran,
                    "delivery": "delivery" in ran and "delivery" in self.settings.stages,
                    "language_use": "language_use" in ran}  # fmt: skip
