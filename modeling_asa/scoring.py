@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .audio import AudioError, load_answer_audio, speech_problem, to_mono_16k
-from .features.recipe import RecipeError, load_recipe, model_option_problems, stages_from_recipe
+from .features.recipe import RecipeError, load_recipe, model_option_problems, stage_models, stages_from_recipe
 from .features.stage import Answer, FeatureStage, assemble_example, one_line
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,28 @@ def _timeline(delivery: Mapping[str, np.ndarray], lm: Mapping[str, np.ndarray] |
     return words
 
 
+def load_stages(
+    recipe: dict[str, Any],
+    overrides: dict[str, str | None] | None = None,
+    device: str | None = None,
+    batch_size: int = 8,
+    where: str = "the model",
+) -> dict[str, FeatureStage]:
+    """Rebuild a recipe's stages (:func:`~modeling_asa.features.recipe.stages_from_recipe`), check every model
+    before anything loads (one line each), then load them.
+
+    Raises:
+        RecipeError: A recorded model missing here without an override, or a model option that cannot be resolved.
+    """
+    stages = stages_from_recipe(recipe, overrides, device=device, batch_size=batch_size, where=where)
+    unresolved = model_option_problems(stage_models(stages))
+    if unresolved:
+        raise RecipeError("; ".join(unresolved))
+    for stage in stages.values():
+        stage.load()
+    return stages
+
+
 class AsaScorer:
     """Score spoken answers with a trained ASA model and the feature stages it was trained with.
 
@@ -204,14 +226,7 @@ class AsaScorer:
             folder = Path(_download(str(model_name_or_path), revision))
         recipe = load_recipe(folder)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        stages = stages_from_recipe(recipe, model_options, device=device, batch_size=batch_size, where=str(folder))
-        options = {option: value for stage in stages.values() for option, value in stage.settings().items()
-                   if option in stage.model_options}  # fmt: skip
-        unresolved = model_option_problems(options)
-        if unresolved:
-            raise RecipeError("; ".join(unresolved))
-        for stage in stages.values():
-            stage.load()
+        stages = load_stages(recipe, model_options, device=device, batch_size=batch_size, where=str(folder))
         model = AsaHybridForOrdinalClassification.from_pretrained(str(folder)).to(device)
         return cls(model, recipe, stages, batch_size=batch_size)
 
@@ -407,9 +422,7 @@ def _pipeline_class():
             if scorer is None:
                 folder = Path(model.config._name_or_path)
                 recipe = load_recipe(folder)
-                stages = stages_from_recipe(recipe, device=str(self.device), where=str(folder))
-                for stage in stages.values():
-                    stage.load()
+                stages = load_stages(recipe, device=str(self.device), where=str(folder))
                 scorer = AsaScorer(model, recipe, stages)
             self.scorer = scorer
 
@@ -443,6 +456,7 @@ __all__ = [
     "AsaScore",
     "AsaScorer",
     "label_value",
+    "load_stages",
     "prediction_rows",
     "register_pipeline",
     "softmax",

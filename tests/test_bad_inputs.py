@@ -89,7 +89,8 @@ def test_silent_and_truncated_answers(make_corpus, tmp_path, models, capsys, cap
         load_answer_audio(corpus / "audio/002.wav")
     with pytest.raises(AudioError, match=r"005.wav: truncated file: the header declares 0.30 s of audio"):
         load_answer_audio(corpus / "audio/005.wav")
-    with caplog.at_level(logging.INFO):
+    # (on the package logger: train_asa.py, run earlier in the session, sets its level)
+    with caplog.at_level(logging.INFO, logger="modeling_asa"):
         assert prepare(corpus, tmp_path / "out", models, "--unknown-questions", "q2") == 0
     found = {p["response_id"]: p for p in problems(tmp_path / "out") if p["stage"] != "labels"}
     assert set(found) == {"002", "005"}

@@ -160,6 +160,16 @@ def stages_from_recipe(
     )
 
 
+def stage_models(stages: dict[str, FeatureStage]) -> dict[str, str | None]:
+    """Model option -> value of every model the stages use (what :func:`model_option_problems` checks)."""
+    return {
+        option: value
+        for stage in stages.values()
+        for option, value in stage.settings().items()
+        if option in stage.model_options
+    }
+
+
 def model_option_problems(values: dict[str, str | None]) -> list[str]:
     """Check model options before any work: each must be a local path, an installed spaCy package (``spacy_model``),
     a Hub id in the local cache, or a Hub id the Hub answers for. One line per failure, naming the option, the value
@@ -240,5 +250,6 @@ __all__ = [
     "make_recipe",
     "model_option_problems",
     "save_recipe",
+    "stage_models",
     "stages_from_recipe",
 ]
