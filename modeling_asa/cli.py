@@ -131,6 +131,9 @@ def build_score_parser() -> argparse.ArgumentParser:
     parser.add_argument("--question", default=None, help="the question text the answers respond to")
     parser.add_argument("--transcript", default=None, help="a known transcript (for a single file)")
     parser.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
+    parser.add_argument(
+        "--timeline", action="store_true", help="also print each answer's word timeline (timing, pitch, pauses)"
+    )
     parser.add_argument("--corpus", default=None, help="score a corpus folder (metadata.csv, questions.jsonl)")
     parser.add_argument("--output", default=None, help="with --corpus: the predictions CSV to write")
     parser.add_argument("--split", default=None, help="with --corpus: only the rows of this split (split column)")
@@ -171,6 +174,22 @@ def _print_table(scores, label_values) -> None:
             print(f"{row[0].ljust(width)}  error: {row[2]}")
         else:
             print("  ".join([row[0].ljust(width), *(c.rjust(9) for c in row[1:])]))
+
+
+def _print_timeline(score) -> None:
+    """The words behind the delivery features: start, end, pitch (Hz from semitones re 100 Hz) and pause after."""
+    if score.error:
+        return
+    print(f"\n{score.file}: {score.transcript or ''}")
+    if not score.words:
+        print("  (no word timeline: the model has no delivery branch)")
+        return
+    print(f"  {'word':<16}{'start s':>8}{'end s':>8}{'pitch Hz':>10}{'pause s':>9}")
+    for w in score.words:
+        pitch, voiced = w.get("pitch_mean_st"), w.get("voiced_fraction")
+        hz = f"{100 * 2 ** (pitch / 12):.0f}" if pitch is not None and voiced else "-"  # unvoiced words: no pitch
+        pause = w.get("silence_after_s")
+        print(f"  {w['word'][:15]:<16}{w['start']:>8.2f}{w['end']:>8.2f}{hz:>10}{(pause or 0.0):>9.2f}")
 
 
 def _score_corpus(scorer, args) -> list:
@@ -286,6 +305,9 @@ def score_main(argv: list[str] | None = None) -> int:
                 print(json.dumps([{k: s.to_dict()[k] for k in keys} for s in scores], indent=2))
             else:
                 _print_table(scores, scorer.label_values)
+                if args.timeline:
+                    for s in scores:
+                        _print_timeline(s)
     except KeyboardInterrupt:
         print("asa-score: interrupted", file=sys.stderr)
         return 130
