@@ -225,6 +225,9 @@ def main(
     parser.add_argument("--batch-size", type=int, default=8, help="CtcModel batch size (default 8).")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="Model dtype.")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2).")
+    parser.add_argument("--acoustic-window", default="full", choices=["full", "trimmed"],
+                        help="Whisper-encoder aligners: encode 30 s windows (full) or the answer's own length "
+                             "(trimmed), as asa-prepare --acoustic-window does (default full).")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -240,8 +243,12 @@ def main(
     output = Path(args.output) if args.output else project / "ctc_heads" / name / "eval.json"
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[args.dtype]
     ctc = CtcModel(model_dir, device="cpu", dtype=dtype, batch_size=args.batch_size)
+    if getattr(ctc.model.config, "model_type", None) == "whisper_ctc":
+        ctc.model.config.acoustic_window = args.acoustic_window
+    elif args.acoustic_window != "full":
+        parser.error(f"--acoustic-window trimmed applies to Whisper-encoder aligners; {model_dir} is not one")
     command = "python " + " ".join([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
-    result: dict = {"model": name, "dtype": args.dtype, "command": command}
+    result: dict = {"model": name, "dtype": args.dtype, "acoustic_window": args.acoustic_window, "command": command}
     if not args.skip_recognition:
         if not split_path.is_file():
             logger.error("%s: split file not found (written by scripts/train_ctc_head.py)", split_path)
