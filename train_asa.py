@@ -273,7 +273,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         compute_metrics=make_compute_metrics(num_labels),
     )
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model()
+    # _internal_call: with --push_to_hub, upload once at the end, when the card and the feature recipe are written
+    trainer.save_model(_internal_call=True)
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)
 
@@ -314,6 +315,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             for split, m in results.items()
         )
         logger.info("Done. %s. Model, metrics and card in %s", summary, training_args.output_dir)
+    if training_args.push_to_hub:
+        # Trainer's own upload of the output folder: weights, remote code, feature recipe, card, metrics, predictions
+        trainer.push_to_hub(commit_message="modeling_asa: model, remote code, feature recipe and model card")
+        logger.info("Pushed %s to the Hub as %s", training_args.output_dir, trainer.hub_model_id)
     return results
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,16 @@ class AsaTrainer(Trainer):
             )
         self._component_sums: dict[str, tuple[float, int]] = {}
         self._component_count = 0
+
+    def create_model_card(self, *args, **kwargs) -> None:
+        """Keep the model card ``train_asa.py`` wrote (metrics per split, objective, feature recipe).
+
+        ``Trainer.push_to_hub`` writes its generic card over ``README.md`` before uploading; with a card already in
+        the output folder this keeps it, so the Hub gets the same card as the folder. Without one, Trainer's card.
+        """
+        if os.path.isfile(os.path.join(self.args.output_dir, "README.md")):
+            return
+        super().create_model_card(*args, **kwargs)
 
     def _config(self, model: nn.Module):
         return self.accelerator.unwrap_model(model).config
