@@ -89,4 +89,6 @@ def test_push_to_hub_uploads_a_folder_that_loads_without_the_library(trained, tm
 
     reference = AsaHybridForOrdinalClassification.from_pretrained(output)
     assert loaded["class"] == type(reference).__name__ and loaded["labels"] == reference.config.num_labels
-    assert loaded["sum"] == pytest.approx(float(sum(p.detach().double().sum() for p in reference.parameters())), rel=1e-9)
+    assert loaded["sum"] == pytest.approx(
+        float(sum(p.detach().double().sum() for p in reference.parameters())), rel=1e-9
+    )
