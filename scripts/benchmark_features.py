@@ -123,11 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
             for window in windows:
                 for bs in batch_sizes:
                     model = CtcModel(model_id, device=args.device, dtype=dtype, batch_size=bs)
-                    whisper_ctc = getattr(model.model.config, "model_type", None) == "whisper_ctc"
+                    whisper_ctc = model.set_acoustic_window(window)
                     if not whisper_ctc and window != windows[0]:
                         continue  # the window only changes Whisper-encoder aligners
-                    if whisper_ctc:
-                        model.model.config.acoustic_window = window
                     model.log_probs(waves[:1])
                     log_probs, t = timed(model.log_probs, waves, device=args.device)
                     label = f"{window}, " if whisper_ctc else ""

@@ -57,12 +57,12 @@ def test_trimmed_ctc_aligner_keeps_shapes_and_batch_independence(tmp_path):
     folder = build_tiny_aligner(tmp_path / "aligner")
     full = CtcModel(folder, device="cpu", batch_size=4)
     trimmed = CtcModel(folder, device="cpu", batch_size=4)
-    trimmed.model.config.acoustic_window = "trimmed"
+    assert trimmed.set_acoustic_window("trimmed")
     inputs = waves(1.03, 0.41, 2.2, seed=1)
     a, b = full.log_probs(inputs), trimmed.log_probs(inputs)
     assert [x.shape for x in a] == [x.shape for x in b]
     one = CtcModel(folder, device="cpu", batch_size=1)
-    one.model.config.acoustic_window = "trimmed"
+    assert one.set_acoustic_window("trimmed")
     for x, y in zip(b, one.log_probs(inputs)):
         np.testing.assert_allclose(x, y, atol=1e-4)
 

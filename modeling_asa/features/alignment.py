@@ -520,6 +520,18 @@ class CtcModel:
             out = [round(n / (self.sampling_rate * self.frame_duration)) for n in n_samples]
         return [max(0, min(int(n), n_frames)) for n in out]
 
+    def set_acoustic_window(self, window: str) -> bool:
+        """Make a Whisper-encoder (``whisper_ctc``) aligner read ``"full"`` 30 s windows or ``"trimmed"`` ones.
+
+        Returns:
+            Whether the window applies: ``False`` (and nothing changes) for other CTC models, which read the audio
+            as it is.
+        """
+        if getattr(self.model.config, "model_type", None) != "whisper_ctc":
+            return False
+        self.model.config.acoustic_window = window
+        return True
+
     def log_probs(
         self, waves: list[np.ndarray], sampling_rate: int | None = None, show_progress: bool = True
     ) -> list[np.ndarray]:

@@ -498,8 +498,8 @@ class DeliveryStage(FeatureStage):
         multi = CtcModel(self.asr_model, device=self.device, batch_size=self.batch_size) if self.asr_model else None
         for ctc in (mono, multi):
             # Whisper-encoder aligners read the same window as the content stage ("full" or "trimmed")
-            if ctc is not None and getattr(ctc.model.config, "model_type", None) == "whisper_ctc":
-                ctc.model.config.acoustic_window = self.acoustic_window
+            if ctc is not None:
+                ctc.set_acoustic_window(self.acoustic_window)
         self.extractor = DeliveryExtractor(mono, multi)
         self._shared = self._shares_encoder(multi)
         self.loaded = True

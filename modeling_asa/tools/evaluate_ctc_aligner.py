@@ -243,9 +243,7 @@ def main(
     output = Path(args.output) if args.output else project / "ctc_heads" / name / "eval.json"
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[args.dtype]
     ctc = CtcModel(model_dir, device="cpu", dtype=dtype, batch_size=args.batch_size)
-    if getattr(ctc.model.config, "model_type", None) == "whisper_ctc":
-        ctc.model.config.acoustic_window = args.acoustic_window
-    elif args.acoustic_window != "full":
+    if not ctc.set_acoustic_window(args.acoustic_window) and args.acoustic_window != "full":
         parser.error(f"--acoustic-window trimmed applies to Whisper-encoder aligners; {model_dir} is not one")
     command = "python " + " ".join([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
     result: dict = {"model": name, "dtype": args.dtype, "acoustic_window": args.acoustic_window, "command": command}
