@@ -38,24 +38,9 @@ def main() -> int:
         questions = _find(questions)
     elif _find(DEFAULT_QUESTIONS).is_file():
         questions = _find(DEFAULT_QUESTIONS)
-    try:
-        import gradio  # noqa: F401
-    except ImportError:
-        from modeling_asa.webapp import GRADIO_MISSING
+    from modeling_asa.webapp import serve
 
-        print(GRADIO_MISSING, file=sys.stderr)
-        return 2
-    from modeling_asa.data import CorpusError
-    from modeling_asa.features.recipe import RecipeError
-    from modeling_asa.webapp import build_app
-
-    try:
-        demo = build_app(model, questions=questions)
-    except (RecipeError, CorpusError, ValueError, OSError) as err:
-        print(f"app.py: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
-    demo.launch()  # Spaces set GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
-    return 0
+    return serve(model, questions, prog="app.py")  # Spaces set GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
 
 
 if __name__ == "__main__":

@@ -353,11 +353,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``asa-demo``: 0 after the server stops, 2 when gradio, the model or the questions are missing."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s - %(name)s - %(message)s")
-    logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
+def serve(
+    model: str | os.PathLike,
+    questions: str | os.PathLike | None = None,
+    device: str | None = None,
+    prog: str = "asa-demo",
+    **launch: Any,
+) -> int:
+    """Build the page and serve it until interrupted: ``asa-demo`` and the Space's ``app.py``.
+
+    Args:
+        model: The model folder (or Hub id).
+        questions: A ``questions.jsonl`` for the picker.
+        device: ``cpu``, ``cuda``, ...
+        prog: The command named in error lines.
+        **launch: Arguments of ``gradio.Blocks.launch`` (server name, port, share).
+
+    Returns:
+        0 after the server stops, 2 (one line on stderr) when gradio, the model or the questions are missing, 130
+        on Ctrl-C.
+    """
     try:
         import gradio  # noqa: F401
     except ImportError:
@@ -365,19 +380,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .data import CorpusError
     from .features.recipe import RecipeError
+
+    try:
+        demo = build_app(model, questions=questions, device=device)
+    except (RecipeError, CorpusError, ValueError, OSError) as err:
+        print(f"{prog}: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    try:
+        demo.launch(**launch)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``asa-demo`` (see :func:`serve` for the exit status)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s - %(name)s - %(message)s")
+    logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
     from .runtime import configure_threads
 
     try:
         configure_threads(args.threads)
-        demo = build_app(args.model, questions=args.questions, device=args.device)
-    except (RecipeError, CorpusError, ValueError, OSError) as err:
-        print(f"asa-demo: {' '.join(str(err).split())}", file=sys.stderr)
+    except ValueError as err:
+        print(f"asa-demo: {err}", file=sys.stderr)
         return 2
-    try:
-        demo.launch(server_name=args.host, server_port=args.port, share=args.share)
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return serve(args.model, args.questions, args.device, server_name=args.host, server_port=args.port,
+                 share=args.share)  # fmt: skip
 
 
 __all__ = [
@@ -393,6 +422,7 @@ __all__ = [
     "load_questions",
     "main",
     "probability_figure",
+    "serve",
     "timeline_figure",
 ]
 
