@@ -47,7 +47,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 logger = logging.getLogger(__name__)
 
@@ -338,7 +337,7 @@ def _clause(unit: list[str], language: float, rng: np.random.Generator) -> tuple
 def _answer_plan(set_id: str, suffix: str, aspects: dict[str, float], rng: np.random.Generator) -> dict:
     """What the answer says: clauses (word lists), errors, coverage and topicality."""
     content, language = aspects["content"], aspects["language_use"]
-    units = _idea_units(set_id, suffix)
+    units = on_topic_units = _idea_units(set_id, suffix)
     p_off_topic = (0.35, 0.12, 0.03, 0.0, 0.0)[round(content) - 1]
     on_topic = rng.random() >= p_off_topic
     if not on_topic:
@@ -361,7 +360,7 @@ def _answer_plan(set_id: str, suffix: str, aspects: dict[str, float], rng: np.ra
         else:
             joined.append(words)
     return {"clauses": joined, "grammar_errors": errors, "units_covered": n_units if on_topic else 0,
-            "units_total": len(_idea_units(set_id, suffix)), "on_topic": on_topic}  # fmt: skip
+            "units_total": len(on_topic_units), "on_topic": on_topic}  # fmt: skip
 
 
 def _deliver(
@@ -451,6 +450,7 @@ def make_gept_corpus(
         FileExistsError: ``output_dir`` holds other corpus files and ``overwrite`` is False.
         modeling_asa.tts.EspeakError: eSpeak NG is not available.
     """
+    from modeling_asa.audio import to_mono_16k
     from modeling_asa.tts import Espeak
 
     if n_speakers < 8:
@@ -504,8 +504,7 @@ def make_gept_corpus(
                 pieces.append(_trim(tts.synthesize(text, spk["voice"], rate, spk["pitch"], pitch_range)))
                 pieces.append(np.zeros(int(pause * tts.sample_rate), np.float32))
             pieces.append(np.zeros(int(rng.uniform(0.3, 0.6) * tts.sample_rate), np.float32))
-            g = math.gcd(SAMPLE_RATE, tts.sample_rate)
-            wave = resample_poly(np.concatenate(pieces), SAMPLE_RATE // g, tts.sample_rate // g).astype(np.float32)
+            wave = to_mono_16k(np.concatenate(pieces), tts.sample_rate, target_sr=SAMPLE_RATE)
             # the noise floor has its own generator: eSpeak NG's lengths vary by a few samples between calls
             noise = np.random.default_rng([seed, len(rows)]).normal(0, 3e-4, wave.shape).astype(np.float32)
             wave = 0.8 * wave / max(1e-6, float(np.abs(wave).max())) + noise
@@ -513,10 +512,8 @@ def make_gept_corpus(
             file_name = f"audio/{spk['speaker_id']}/{response_id}.flac"
             sf.write(root / file_name, np.clip(wave, -1, 1), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
             # raters: a weighted view of the three aspects plus their own noise
-            raters = []
-            for bias in (0.0, 0.15):
-                view = 0.4 * aspects["content"] + 0.3 * aspects["delivery"] + 0.3 * aspects["language_use"]
-                raters.append(int(_clamp(round(view + bias + rng.normal(0, 0.45)))))
+            view = 0.4 * aspects["content"] + 0.3 * aspects["delivery"] + 0.3 * aspects["language_use"]
+            raters = [int(_clamp(round(view + bias + rng.normal(0, 0.45)))) for bias in (0.0, 0.15)]
             text = " ".join(" ".join(c) for c in plan["clauses"])
             spoken = [w for t, _ in chunks for w in t.replace(".", "").split()]
             duration = len(wave) / SAMPLE_RATE
