@@ -14,6 +14,7 @@ from transformers import PretrainedConfig
 BRANCHES = ("content", "delivery", "language_use")
 LOSSES = ("ce", "lmcl")
 REGULARIZERS = ("none", "w_ranksim", "ranksim")
+BRANCH_ENCODERS = ("transformer", "pooled")
 
 
 class AsaHybridConfig(PretrainedConfig):
@@ -32,7 +33,13 @@ class AsaHybridConfig(PretrainedConfig):
         hidden_size (`int`, *optional*, defaults to 512):
             Width H of every branch encoder.
         head_hidden_size (`int`, *optional*, defaults to 64):
-            Width H^o of the MLP before the output layer; the output weight is ``|C| x H^o``.
+            Width H^o of the MLP before the output layer; the output weight is ``|C| x H^o``. With
+            ``branch_encoder="pooled"``, 0 means no MLP: the output layer reads the standardised pooled features
+            (a linear model).
+        branch_encoder (`str`, *optional*, defaults to `"transformer"`):
+            How a branch turns its sequences into one vector: ``"transformer"`` (the paper's encoder with a CLS
+            token) or ``"pooled"`` (the masked mean of each input sequence, standardised with training-split
+            statistics: the pooled linear or small-MLP baseline).
         acoustic_feature_size (`int`, *optional*, defaults to 512):
             Size of the acoustic-encoder states of the answer (Whisper-base: 512).
         question_feature_size (`int`, *optional*, defaults to 384):
@@ -119,6 +126,7 @@ class AsaHybridConfig(PretrainedConfig):
         self,
         hidden_size: int = 512,
         head_hidden_size: int = 64,
+        branch_encoder: str = "transformer",
         acoustic_feature_size: int = 512,
         question_feature_size: int = 384,
         delivery_feature_size: int = 16,
@@ -164,6 +172,7 @@ class AsaHybridConfig(PretrainedConfig):
             self.label2id = {v: k for k, v in self.id2label.items()}
         self.hidden_size = hidden_size
         self.head_hidden_size = head_hidden_size
+        self.branch_encoder = branch_encoder
         self.acoustic_feature_size = acoustic_feature_size
         self.question_feature_size = question_feature_size
         self.delivery_feature_size = delivery_feature_size
@@ -205,7 +214,7 @@ class AsaHybridConfig(PretrainedConfig):
         if self.num_labels < 2:
             errors.append(f"num_labels must be >= 2 for ordinal classification, got {self.num_labels}")
         positive = (
-            "hidden_size", "head_hidden_size", "acoustic_feature_size", "question_feature_size",
+            "hidden_size", "acoustic_feature_size", "question_feature_size",
             "delivery_feature_size", "language_use_feature_size", "max_audio_frames", "max_question_tokens",
             "max_delivery_segments", "max_words", "acoustic_downsample", "num_hidden_layers",
             "num_attention_heads", "intermediate_size",
@@ -214,6 +223,15 @@ class AsaHybridConfig(PretrainedConfig):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 errors.append(f"{name} must be a positive integer, got {value!r}")
+        if self.branch_encoder not in BRANCH_ENCODERS:
+            errors.append(f"branch_encoder must be one of {list(BRANCH_ENCODERS)}, got {self.branch_encoder!r}")
+        smallest_head = 0 if self.branch_encoder == "pooled" else 1
+        head = self.head_hidden_size
+        if not isinstance(head, int) or isinstance(head, bool) or head < smallest_head:
+            errors.append(
+                f"head_hidden_size must be an integer >= {smallest_head} with branch_encoder "
+                f"{self.branch_encoder!r}, got {head!r}"
+            )
         if not errors and self.hidden_size % self.num_attention_heads:
             errors.append(
                 f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
@@ -256,4 +274,4 @@ class AsaHybridConfig(PretrainedConfig):
             raise ValueError("Invalid AsaHybridConfig: " + "; ".join(errors))
 
 
-__all__ = ["AsaHybridConfig"]
+__all__ = ["BRANCHES", "BRANCH_ENCODERS", "LOSSES", "REGULARIZERS", "AsaHybridConfig"]

@@ -132,6 +132,7 @@ def render_model_card(
         "num_labels": config.num_labels,
         "class_names": ", ".join(str(config.id2label[i]) for i in range(config.num_labels)),
         "branches": ", ".join(config.branches),
+        "branch_encoder": _branch_encoder_text(config),
         "loss": config.loss if config.loss == "ce" else f"lmcl (s={config.lmcl_scale}, m={config.lmcl_margin})",
         "regularizer": config.regularizer
         if config.regularizer == "none"
@@ -155,6 +156,14 @@ def render_model_card(
         "results_table": _results_table(results),
     }
     return TEMPLATE_PATH.read_text().format(**fields)
+
+
+def _branch_encoder_text(config: Any) -> str:
+    """The card's description of how branches are encoded (the paper's transformers, or the pooled baseline)."""
+    if getattr(config, "branch_encoder", "transformer") != "pooled":
+        return "transformer encoder with a CLS token per branch (the paper's)"
+    head = f"an MLP (H^o = {config.head_hidden_size})" if config.head_hidden_size else "a linear output layer"
+    return f"pooled baseline: masked mean of each input, standardised on the train split, into {head}"
 
 
 def write_model_card(output_dir: str | Path, config: Any, **kwargs: Any) -> Path:

@@ -156,6 +156,50 @@ class AsaBranchEncoder(nn.Module):
         return self.final_layer_norm(hidden[:, 0])
 
 
+class AsaPooledBranch(nn.Module):
+    """A baseline branch: the masked mean of each segment, concatenated (no learned parameters).
+
+    With ``config.branch_encoder == "pooled"`` every branch is one of these, and the model is the pooled baseline:
+    mean-pooled answer states (and, when enabled, pooled question, delivery and language-use features) into a
+    linear or small-MLP head, trained with the same losses and regularisers as the hybrid model.
+
+    Args:
+        input_sizes (`list[int]`): feature size of each segment; the output has their sum.
+    """
+
+    def __init__(self, input_sizes: list[int]):
+        super().__init__()
+        self.output_size = sum(input_sizes)
+
+    def forward(self, segments: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """Masked mean over time of every segment, concatenated: `(batch, sum(input_sizes))`.
+
+        A segment with no real position (an answer with no words) pools to zeros.
+        """
+        pooled = []
+        for features, mask in segments:
+            weights = mask.to(torch.float32).unsqueeze(-1)
+            total = (features.float() * weights).sum(dim=1)
+            pooled.append(total / weights.sum(dim=1).clamp(min=1.0))
+        return torch.cat(pooled, dim=-1)
+
+
+class AsaStandardize(nn.Module):
+    """Standardise a vector with fixed statistics (buffers saved with the weights; identity until fitted).
+
+    Args:
+        size (`int`): vector size.
+    """
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(size))
+        self.register_buffer("std", torch.ones(size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 class AsaHybridPreTrainedModel(PreTrainedModel):
     """Weight initialisation and the `from_pretrained` plumbing shared by the ASA models."""
 
@@ -206,6 +250,13 @@ def _check_pair(name: str, features: torch.Tensor | None, mask: torch.Tensor | N
     return features, mask
 
 
+def _branch(config: AsaHybridConfig, input_sizes: list[int], max_lengths: list[int]) -> nn.Module:
+    """The branch module ``config.branch_encoder`` names: the paper's transformer encoder or the pooled baseline."""
+    if config.branch_encoder == "pooled":
+        return AsaPooledBranch(input_sizes)
+    return AsaBranchEncoder(config, input_sizes, max_lengths)
+
+
 class AsaHybridModel(AsaHybridPreTrainedModel):
     """The three-branch encoder; returns the fused CLS embedding (see [`AsaHybridModelOutput`]).
 
@@ -228,7 +279,7 @@ class AsaHybridModel(AsaHybridPreTrainedModel):
     def __init__(self, config: AsaHybridConfig):
         super().__init__(config)
         self.content_encoder = (
-            AsaBranchEncoder(
+            _branch(
                 config,
                 [config.acoustic_feature_size, config.question_feature_size],
                 [-(-config.max_audio_frames // config.acoustic_downsample), config.max_question_tokens],
@@ -237,12 +288,12 @@ class AsaHybridModel(AsaHybridPreTrainedModel):
             else None
         )
         self.delivery_encoder = (
-            AsaBranchEncoder(config, [config.delivery_feature_size], [config.max_delivery_segments])
+            _branch(config, [config.delivery_feature_size], [config.max_delivery_segments])
             if "delivery" in config.branches
             else None
         )
         self.language_use_encoder = (
-            AsaBranchEncoder(config, [config.language_use_feature_size], [config.max_words])
+            _branch(config, [config.language_use_feature_size], [config.max_words])
             if "language_use" in config.branches
             else None
         )
@@ -250,7 +301,11 @@ class AsaHybridModel(AsaHybridPreTrainedModel):
 
     @property
     def output_size(self) -> int:
-        """Size of the fused embedding: ``len(config.branches) * hidden_size``."""
+        """Size of the fused embedding: ``len(config.branches) * hidden_size`` (pooled baseline: the sum of the
+        enabled inputs' feature sizes)."""
+        if self.config.branch_encoder == "pooled":
+            encoders = (self.content_encoder, self.delivery_encoder, self.language_use_encoder)
+            return sum(e.output_size for e in encoders if e is not None)
         return len(self.config.branches) * self.config.hidden_size
 
     def forward(
@@ -361,14 +416,52 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.asa = AsaHybridModel(config)
-        self.head = nn.Sequential(
-            nn.Dropout(config.hidden_dropout_prob),
-            nn.Linear(len(config.branches) * config.hidden_size, config.head_hidden_size),
-            nn.GELU(),
-            nn.Dropout(config.hidden_dropout_prob),
-        )
-        self.classifier = nn.Linear(config.head_hidden_size, config.num_labels, bias=config.loss == "ce")
+        fused_size = self.asa.output_size
+        # The pooled baseline standardises its inputs with training-split statistics (`fit_standardizer`)
+        self.standardize = AsaStandardize(fused_size) if config.branch_encoder == "pooled" else None
+        if config.head_hidden_size:
+            self.head = nn.Sequential(
+                nn.Dropout(config.hidden_dropout_prob),
+                nn.Linear(fused_size, config.head_hidden_size),
+                nn.GELU(),
+                nn.Dropout(config.hidden_dropout_prob),
+            )
+            z_size = config.head_hidden_size
+        else:  # the pooled linear baseline: the output layer reads the standardised pooled features
+            self.head = nn.Dropout(config.hidden_dropout_prob)
+            z_size = fused_size
+        self.classifier = nn.Linear(z_size, config.num_labels, bias=config.loss == "ce")
         self.post_init()
+
+    @torch.no_grad()
+    def fit_standardizer(self, batches) -> None:
+        """Set the pooled baseline's standardisation to the mean and standard deviation of its pooled inputs.
+
+        Args:
+            batches (iterable of `dict`): collated model inputs of the training split (labels are ignored).
+
+        Raises:
+            ValueError: when the model is not the pooled baseline, or ``batches`` is empty.
+        """
+        if self.standardize is None:
+            raise ValueError("fit_standardizer applies to branch_encoder='pooled' only")
+        total = total_sq = None
+        count = 0
+        device = self.classifier.weight.device
+        for batch in batches:
+            inputs = {k: v.to(device) for k, v in batch.items() if k not in ("labels", "num_items_in_batch")}
+            fused = self.asa(**inputs, return_dict=True).pooler_output.double()
+            total = fused.sum(0) if total is None else total + fused.sum(0)
+            total_sq = (fused**2).sum(0) if total_sq is None else total_sq + (fused**2).sum(0)
+            count += fused.shape[0]
+        if not count:
+            raise ValueError("fit_standardizer needs at least one batch")
+        mean = total / count
+        std = (total_sq / count - mean**2).clamp(min=0.0).sqrt()
+        # a constant input (e.g. a one-hot never seen in training) is left unscaled rather than divided by 0
+        std = torch.where(std > 1e-6, std, torch.ones_like(std))
+        self.standardize.mean.copy_(mean.float())
+        self.standardize.std.copy_(std.float())
 
     def regularizer(self, z: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None = None):
         """The configured rank regulariser (unweighted), or ``None`` when ``config.regularizer == "none"``.
@@ -422,7 +515,7 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
             language_use_attention_mask=language_use_attention_mask,
             return_dict=True,
         ).pooler_output
-        z = self.head(fused)
+        z = self.head(fused if self.standardize is None else self.standardize(fused))
         weight = self.classifier.weight
         if self.config.loss == "lmcl":
             logits = lmcl_logits(z, weight, None, self.config.lmcl_scale, self.config.lmcl_margin)
@@ -469,4 +562,6 @@ __all__ = [
     "AsaHybridModelOutput",
     "AsaHybridPreTrainedModel",
     "AsaOrdinalClassifierOutput",
+    "AsaPooledBranch",
+    "AsaStandardize",
 ]
