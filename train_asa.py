@@ -35,6 +35,7 @@ from transformers import HfArgumentParser, set_seed
 
 from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
 from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator
+from modeling_asa.data.folds import SELECTION_SPLITS, FoldsError, fold_datasets, load_folds
 from modeling_asa.features.recipe import save_recipe
 from modeling_asa.features.store import FeaturesError, FeatureSet, config_kwargs_from_metadata, load_features
 from modeling_asa.metrics import compute_ordinal_metrics, make_compute_metrics
@@ -58,6 +59,13 @@ class ModelArguments:
         default="content,delivery,language_use",
         metadata={"help": "Comma-separated enabled branches (any of content, delivery, language_use)."},
     )
+    branch_encoder: str = field(
+        default="transformer",
+        metadata={
+            "help": "transformer (the paper's branch encoders) or pooled (the baseline: mean-pooled features, "
+            "standardised on the train split, into a linear output layer with --head_hidden_size 0 or an MLP)."
+        },
+    )
     loss: str = field(default="ce", metadata={"help": "Main loss: ce or lmcl."})
     regularizer: str = field(default="w_ranksim", metadata={"help": "none, w_ranksim or ranksim."})
     ranksim_lambda: float = field(default=2.0, metadata={"help": "Blackbox rank interpolation lambda."})
@@ -65,7 +73,9 @@ class ModelArguments:
     lmcl_scale: float = field(default=1.96, metadata={"help": "LMCL scale s."})
     lmcl_margin: float = field(default=0.15, metadata={"help": "LMCL margin m."})
     hidden_size: int = field(default=512, metadata={"help": "Branch encoder width H."})
-    head_hidden_size: int = field(default=64, metadata={"help": "MLP width H^o."})
+    head_hidden_size: int = field(
+        default=64, metadata={"help": "MLP width H^o (0 with --branch_encoder pooled: a linear model)."}
+    )
     num_hidden_layers: int = field(default=2, metadata={"help": "Transformer layers per branch."})
     num_attention_heads: int = field(default=8, metadata={"help": "Attention heads per layer."})
     intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size per layer."})
@@ -87,6 +97,14 @@ class DataArguments:
         default="test_known,test_unknown,test",
         metadata={"help": "Comma-separated splits to report at the end (missing ones are skipped)."},
     )
+    cv_folds_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Cross-validation: a folds file from scripts/cross_validate.py. Trains on train + dev without "
+            "the speakers of --cv_fold and evaluates on them (reported as split 'cv'); no test split is touched."
+        },
+    )
+    cv_fold: int = field(default=0, metadata={"help": "The held-out fold with --cv_folds_file."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Truncate the train split (debugging)."})
     synthetic_examples: int = field(default=800, metadata={"help": "Rows of the built-in generated feature set."})
     threads: int | None = field(
@@ -161,7 +179,7 @@ def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AsaTrain
 
 def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[str]:
     """Check the choices that would otherwise fail late; returns the branches. Raises `UsageError` (one line)."""
-    from modeling_asa.configuration_asa import BRANCHES, LOSSES, REGULARIZERS
+    from modeling_asa.configuration_asa import BRANCH_ENCODERS, BRANCHES, LOSSES, REGULARIZERS
 
     branches = [b.strip() for b in model_args.branches.split(",") if b.strip()]
     unknown = [b for b in branches if b not in BRANCHES]
@@ -169,8 +187,12 @@ def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[
         raise UsageError(
             f"--branches {model_args.branches}: unknown branch(es) {unknown}; valid: {', '.join(BRANCHES)}"
         )
-    for name, value, valid in (("--loss", model_args.loss, LOSSES), ("--regularizer", model_args.regularizer,
-                                                                       REGULARIZERS)):  # fmt: skip
+    choices = (
+        ("--loss", model_args.loss, LOSSES),
+        ("--regularizer", model_args.regularizer, REGULARIZERS),
+        ("--branch_encoder", model_args.branch_encoder, BRANCH_ENCODERS),
+    )
+    for name, value, valid in choices:
         if value not in valid:
             raise UsageError(f"{name} {value}: valid values are {', '.join(valid)}")
     if data_args.eval_split.startswith("test"):
@@ -242,13 +264,22 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         logger.info("No --features_dir given: training on the built-in generated feature set.")
         feature_set = builtin_feature_set(data_args.synthetic_examples, training_args.seed)
 
-    test_splits = [s for s in data_args.test_splits.split(",") if s and s in feature_set.dataset]
-    check_columns(feature_set, branches, [data_args.train_split, data_args.eval_split])
-
-    train_dataset = feature_set.dataset[data_args.train_split]
+    if data_args.cv_folds_file:
+        check_columns(feature_set, branches, list(SELECTION_SPLITS))
+        train_dataset, eval_dataset = fold_datasets(
+            feature_set.dataset, load_folds(data_args.cv_folds_file), data_args.cv_fold
+        )
+        logger.info("Cross-validation fold %d: %d train, %d held-out answers", data_args.cv_fold,
+                    len(train_dataset), len(eval_dataset))  # fmt: skip
+        reported = {"cv": eval_dataset}
+    else:
+        check_columns(feature_set, branches, [data_args.train_split, data_args.eval_split])
+        train_dataset = feature_set.dataset[data_args.train_split]
+        eval_dataset = feature_set.dataset[data_args.eval_split]
+        test_splits = [s for s in data_args.test_splits.split(",") if s and s in feature_set.dataset]
+        reported = {split: feature_set.dataset[split] for split in [data_args.eval_split, *test_splits]}
     if data_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(data_args.max_train_samples, len(train_dataset))))
-    eval_dataset = feature_set.dataset[data_args.eval_split]
 
     if model_args.model_name_or_path:
         model = AsaHybridForOrdinalClassification.from_pretrained(model_args.model_name_or_path)
@@ -264,6 +295,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     logger.info("Train label counts: %s", np.bincount(labels, minlength=num_labels).tolist())
 
     collator = AsaDataCollator(question_features=feature_set.question_features, branches=branches)
+    if model.config.branch_encoder == "pooled" and not model_args.model_name_or_path:
+        # the baseline's standardisation: statistics of the pooled train-split features, saved with the weights
+        model.fit_standardizer(torch.utils.data.DataLoader(train_dataset, batch_size=64, collate_fn=collator))
+        logger.info("Pooled baseline: standardised %d pooled inputs on the train split", model.asa.output_size)
     trainer = AsaTrainer(
         model=model,
         args=training_args,
@@ -280,10 +315,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
     results: dict[str, dict[str, float]] = {}
     label_values = [label_value(model.config.id2label[i]) for i in range(num_labels)]
-    for split in [data_args.eval_split, *test_splits]:
-        if split in results:
-            continue
-        dataset = feature_set.dataset[split]
+    for split, dataset in reported.items():
         prediction = trainer.predict(dataset, metric_key_prefix=split)
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
         metrics = compute_ordinal_metrics(logits.argmax(-1), prediction.label_ids, num_classes=num_labels)
@@ -297,6 +329,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
     if trainer.is_world_process_zero():
         Path(training_args.output_dir, "asa_results.json").write_text(json.dumps(results, indent=2))
+        # the selection split's metrics after every evaluation (epoch curves for choosing the number of epochs)
+        curve = [
+            {k.removeprefix("eval_"): v for k, v in entry.items() if k.startswith("eval_") or k in ("epoch", "step")}
+            for entry in trainer.state.log_history
+            if "eval_qwk" in entry
+        ]
+        Path(training_args.output_dir, "eval_curve.json").write_text(json.dumps(curve, indent=1))
         recipe = feature_set.metadata.get("recipe")
         if recipe:
             # the scorer rebuilds exactly these feature stages (asa-score, AsaScorer)
@@ -325,7 +364,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 if __name__ == "__main__":
     try:
         main()
-    except (UsageError, FeaturesError) as err:
+    except (UsageError, FeaturesError, FoldsError) as err:
         print(f"train_asa.py: error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -1,0 +1,201 @@
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""Speaker-grouped k-fold cross-validation of one ``train_asa.py`` setting over train + dev (``scripts/cross_validate.py``).
+
+The folds (``modeling_asa.data.folds``) are made once from the features and saved; every setting of a study uses
+the same folds file. Each fold trains ``train_asa.py`` on the other folds and evaluates on its own speakers; a fold
+whose ``asa_results.json`` exists is skipped, so an interrupted study continues where it stopped. Weights and
+checkpoints are deleted after each fold (only metrics, predictions and the per-epoch curve are kept). No test split
+is read.
+
+The summary (``cv_summary.json``, and a Markdown line printed) gives per metric the mean, the standard deviation
+across folds and a 95% t-interval of the mean, for the final model decoded two ways: ``argmax`` (the most probable
+class) and ``expected`` (the probability-weighted class index, rounded), and the mean QWK after every epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.folds import FoldsError, folds_for_features, load_folds, save_folds
+from ..metrics import compute_ordinal_metrics
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("accuracy", "macro_f1", "qwk")
+#: t quantiles (two-sided 95%) by degrees of freedom, for the interval of a mean over few folds or seeds.
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 19: 2.093, 24: 2.064, 29: 2.045}  # fmt: skip
+
+
+def mean_std_ci(values: Sequence[float]) -> dict[str, float]:
+    """Mean, sample standard deviation and the half-width of a 95% t-interval of the mean (0 for one value)."""
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        raise ValueError("no values to summarise")
+    std = float(x.std(ddof=1)) if n > 1 else 0.0
+    t = _T95[max(k for k in _T95 if k <= n - 1)] if n > 1 else 0.0
+    return {"mean": float(x.mean()), "std": std, "ci95": t * std / np.sqrt(n), "n": n}
+
+
+def decode_expected(probabilities: np.ndarray) -> np.ndarray:
+    """Class indices from the probability-weighted class index, rounded (half up) and clipped to the classes."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    expected = p @ np.arange(p.shape[1], dtype=np.float64)
+    return np.clip(np.floor(expected + 0.5), 0, p.shape[1] - 1).astype(int)
+
+
+def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(probabilities, reference class indices)`` of a ``predictions_<split>.csv`` written by ``train_asa.py``."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        raise ValueError(f"{path}: no predictions")
+    prob_columns = [c for c in rows[0] if c.startswith("prob_")]
+    values = [c.removeprefix("prob_") for c in prob_columns]
+    probabilities = np.array([[float(r[c]) for c in prob_columns] for r in rows])
+    references = np.array([values.index(r["reference"]) for r in rows])
+    return probabilities, references
+
+
+def fold_metrics(run_dir: str | Path) -> dict[str, Any]:
+    """One finished fold: metrics of both decodings on its held-out speakers, and its per-epoch QWK curve."""
+    run_dir = Path(run_dir)
+    probabilities, references = read_predictions(run_dir / "predictions_cv.csv")
+    num_classes = probabilities.shape[1]
+    decoded = {"argmax": probabilities.argmax(1), "expected": decode_expected(probabilities)}
+    out: dict[str, Any] = {
+        name: {k: float(v) for k, v in compute_ordinal_metrics(pred, references, num_classes=num_classes).items()}
+        for name, pred in decoded.items()
+    }
+    curve_path = run_dir / "eval_curve.json"
+    curve = json.loads(curve_path.read_text()) if curve_path.is_file() else []
+    out["curve_qwk"] = [float(entry["qwk"]) for entry in curve]
+    out["n"] = len(references)
+    return out
+
+
+def summarize_folds(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
+    """Mean / std / 95% interval across folds of every metric (both decodings) and of the QWK after each epoch."""
+    folds = [fold_metrics(d) for d in run_dirs]
+    summary: dict[str, Any] = {"folds": len(folds), "answers": sum(f["n"] for f in folds)}
+    for decoding in ("argmax", "expected"):
+        summary[decoding] = {m: mean_std_ci([f[decoding][m] for f in folds]) for m in METRICS}
+    length = min((len(f["curve_qwk"]) for f in folds), default=0)
+    summary["curve_qwk"] = [mean_std_ci([f["curve_qwk"][i] for f in folds]) for i in range(length)]
+    summary["per_fold"] = folds
+    return summary
+
+
+def format_summary(name: str, summary: dict[str, Any]) -> str:
+    """One Markdown row: the setting, folds, and mean ± std of each metric (argmax), then QWK (expected)."""
+    cells = [f"{summary['argmax'][m]['mean']:.3f} ± {summary['argmax'][m]['std']:.3f}" for m in METRICS]
+    cells.append(f"{summary['expected']['qwk']['mean']:.3f} ± {summary['expected']['qwk']['std']:.3f}")
+    curve = summary.get("curve_qwk") or []
+    best = max(range(len(curve)), key=lambda i: curve[i]["mean"]) if curve else None
+    cells.append(f"{best + 1}: {curve[best]['mean']:.3f}" if best is not None else "-")
+    return f"| {name} | {summary['folds']} | " + " | ".join(cells) + " |"
+
+
+SUMMARY_HEADER = (
+    "| setting | folds | accuracy | macro-F1 | QWK | QWK (expected score) | best epoch: mean QWK |\n"
+    "|---|---|---|---|---|---|---|"
+)
+
+# what a fold keeps: metrics, predictions, the curve, the card; weights and checkpoints go
+_KEEP = ("asa_results.json", "eval_curve.json", "predictions_cv.csv", "args.json", "README.md", "all_results.json")
+
+
+def _prune(run_dir: Path) -> None:
+    for item in run_dir.iterdir():
+        if item.name not in _KEEP and item.name != "feature_recipe.json":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+
+def ensure_folds(folds_file: Path, features_dir: str, num_folds: int, seed: int, group_by: str) -> dict[str, Any]:
+    """Load the folds file, or make it from the features' train + dev speakers when it does not exist."""
+    if folds_file.is_file():
+        record = load_folds(folds_file)
+        if len(record["folds"]) != num_folds or record.get("seed") != seed:
+            raise FoldsError(
+                f"{folds_file}: has {len(record['folds'])} folds with seed {record.get('seed')}, not {num_folds} "
+                f"with seed {seed}; pass matching --folds/--fold_seed or another --folds_file"
+            )
+        return record
+    from ..features.store import load_features
+
+    feature_set = load_features(features_dir)
+    folds = folds_for_features(feature_set.dataset, num_folds, seed, group_by)
+    save_folds(folds_file, folds, seed=seed, group_by=group_by, features=features_dir)
+    logger.info("Wrote %d folds (%s speakers each) to %s", num_folds, [len(f) for f in folds], folds_file)
+    return load_folds(folds_file)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cross_validate.py",
+        description="Speaker-grouped k-fold cross-validation of one train_asa.py setting over train + dev.",
+        epilog="Arguments after -- go to train_asa.py (e.g. -- --loss lmcl --num_train_epochs 8).",
+    )
+    parser.add_argument("--features_dir", required=True, help="features folder from asa-prepare")
+    parser.add_argument("--output", required=True, help="folder of this setting: one fold<k>/ per fold")
+    parser.add_argument("--folds_file", required=True, help="the study's folds (JSON); made when it does not exist")
+    parser.add_argument("--folds", type=int, default=5, help="number of folds (default: 5)")
+    parser.add_argument("--fold_seed", type=int, default=0, help="seed of the fold assignment (default: 0)")
+    parser.add_argument("--only_folds", default=None, help="comma-separated folds to run (default: all)")
+    parser.add_argument("--group_by", default="speaker_id", help="grouping column (default: speaker_id)")
+    parser.add_argument("train_args", nargs="*", help="train_asa.py arguments (after --)")
+    return parser
+
+
+def main(argv: Sequence[str] | None, train: Callable[[list[str]], Any]) -> dict[str, Any]:
+    """Run (or resume) every fold of one setting with ``train`` (``train_asa.main``) and summarise them."""
+    args = build_parser().parse_args(argv)
+    output = Path(args.output)
+    record = ensure_folds(Path(args.folds_file), args.features_dir, args.folds, args.fold_seed, args.group_by)
+    folds = range(len(record["folds"]))
+    if args.only_folds:
+        folds = [int(f) for f in args.only_folds.split(",")]
+    run_dirs = []
+    for fold in folds:
+        run_dir = output / f"fold{fold}"
+        run_dirs.append(run_dir)
+        if (run_dir / "asa_results.json").is_file():
+            logger.info("fold %d: done already (%s), skipping", fold, run_dir)
+            continue
+        cli = ["--features_dir", args.features_dir, "--output_dir", str(run_dir), "--cv_folds_file",
+               str(args.folds_file), "--cv_fold", str(fold), *args.train_args]  # fmt: skip
+        logger.info("fold %d: training", fold)
+        train(cli)
+        (run_dir / "args.json").write_text(json.dumps({"train_asa": cli, "folds_file": args.folds_file}, indent=1))
+        _prune(run_dir)
+    summary = summarize_folds(run_dirs)
+    summary["train_args"] = list(args.train_args)
+    (output / "cv_summary.json").write_text(json.dumps(summary, indent=1))
+    print(SUMMARY_HEADER)
+    print(format_summary(output.name, summary))
+    return summary
+
+
+def cli(train: Callable[[list[str]], Any]) -> int:
+    """Entry point for ``scripts/cross_validate.py``: one-line errors, exit 2 on a bad folds file."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
+    try:
+        main(sys.argv[1:], train)
+    except (FoldsError, ValueError) as err:
+        print(f"cross_validate.py: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+__all__ = ["decode_expected", "fold_metrics", "format_summary", "main", "mean_std_ci", "summarize_folds"]
