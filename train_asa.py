@@ -68,6 +68,10 @@ class ModelArguments:
     )
     loss: str = field(default="ce", metadata={"help": "Main loss: ce or lmcl."})
     regularizer: str = field(default="w_ranksim", metadata={"help": "none, w_ranksim or ranksim."})
+    class_weighting: str = field(
+        default="none",
+        metadata={"help": "none, or balanced: weight each answer's main loss by n / (|C| n_c) of the train split."},
+    )
     ranksim_lambda: float = field(default=2.0, metadata={"help": "Blackbox rank interpolation lambda."})
     ranksim_gamma: float = field(default=1.5, metadata={"help": "Weight gamma of the regulariser."})
     lmcl_scale: float = field(default=1.96, metadata={"help": "LMCL scale s."})
@@ -81,6 +85,10 @@ class ModelArguments:
     intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size per layer."})
     hidden_dropout_prob: float = field(default=0.1, metadata={"help": "Dropout."})
     acoustic_downsample: int = field(default=1, metadata={"help": "Average-pool acoustic frames by this factor."})
+
+
+NOT_CONFIG_FIELDS = ("model_name_or_path", "branches", "class_weighting")
+"""ModelArguments that are not `AsaHybridConfig` arguments as they stand (the script resolves them)."""
 
 
 @dataclass
@@ -191,6 +199,7 @@ def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[
         ("--loss", model_args.loss, LOSSES),
         ("--regularizer", model_args.regularizer, REGULARIZERS),
         ("--branch_encoder", model_args.branch_encoder, BRANCH_ENCODERS),
+        ("--class_weighting", model_args.class_weighting, ("none", "balanced")),
     )
     for name, value, valid in choices:
         if value not in valid:
@@ -198,6 +207,12 @@ def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[
     if data_args.eval_split.startswith("test"):
         raise UsageError(f"--eval_split {data_args.eval_split!r} is a test split; choose settings on a dev split")
     return branches
+
+
+def balanced_class_weights(labels, num_classes: int) -> list[float]:
+    """``n / (|C| n_c)`` per class (a class absent from training counts as one answer), mean 1 over the answers."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=num_classes).astype(float)
+    return (len(labels) / (num_classes * np.maximum(counts, 1.0))).tolist()
 
 
 def setup_logging(training_args: AsaTrainingArguments) -> None:
@@ -286,13 +301,18 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     else:
         config_kwargs = config_kwargs_from_metadata(feature_set.metadata)
         config_kwargs.update(
-            {k: v for k, v in vars(model_args).items() if k not in ("model_name_or_path", "branches")},
+            {k: v for k, v in vars(model_args).items() if k not in NOT_CONFIG_FIELDS},
             branches=branches,
         )
-        model = AsaHybridForOrdinalClassification(AsaHybridConfig(**config_kwargs))
+        config = AsaHybridConfig(**config_kwargs)
+        if model_args.class_weighting == "balanced":
+            config.class_weights = balanced_class_weights(train_dataset["label"], config.num_labels)
+        model = AsaHybridForOrdinalClassification(config)
     num_labels = model.config.num_labels
     labels = np.asarray(train_dataset["label"])
     logger.info("Train label counts: %s", np.bincount(labels, minlength=num_labels).tolist())
+    if model.config.class_weights is not None:
+        logger.info("Class weights of the main loss: %s", [round(w, 3) for w in model.config.class_weights])
 
     collator = AsaDataCollator(question_features=feature_set.question_features, branches=branches)
     if model.config.branch_encoder == "pooled" and not model_args.model_name_or_path:

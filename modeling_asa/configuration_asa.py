@@ -80,6 +80,9 @@ class AsaHybridConfig(PretrainedConfig):
             LMCL scale s.
         lmcl_margin (`float`, *optional*, defaults to 0.15):
             LMCL additive cosine margin m.
+        class_weights (`list[float]`, *optional*):
+            One weight per class multiplying each answer's main loss (e.g. ``n / (|C| n_c)`` for balanced classes);
+            ``None``: every answer counts the same.
         regularizer (`str`, *optional*, defaults to `"w_ranksim"`):
             ``"none"``, ``"w_ranksim"`` (on the output-layer weight) or ``"ranksim"`` (batch-wise, on ``z``).
         ranksim_lambda (`float`, *optional*, defaults to 2.0):
@@ -147,6 +150,7 @@ class AsaHybridConfig(PretrainedConfig):
         loss: str = "ce",
         lmcl_scale: float = 1.96,
         lmcl_margin: float = 0.15,
+        class_weights: list[float] | None = None,
         regularizer: str = "w_ranksim",
         ranksim_lambda: float = 2.0,
         ranksim_gamma: float = 1.5,
@@ -193,6 +197,7 @@ class AsaHybridConfig(PretrainedConfig):
         self.loss = loss
         self.lmcl_scale = lmcl_scale
         self.lmcl_margin = lmcl_margin
+        self.class_weights = [float(w) for w in class_weights] if class_weights is not None else None
         self.regularizer = regularizer
         self.ranksim_lambda = ranksim_lambda
         self.ranksim_gamma = ranksim_gamma
@@ -250,6 +255,12 @@ class AsaHybridConfig(PretrainedConfig):
             errors.append(f"branches must not repeat, got {self.branches}")
         if self.loss not in LOSSES:
             errors.append(f"loss must be one of {list(LOSSES)}, got {self.loss!r}")
+        if self.class_weights is not None and (
+            len(self.class_weights) != self.num_labels or any(not w > 0 for w in self.class_weights)
+        ):
+            errors.append(
+                f"class_weights must be {self.num_labels} positive numbers (one per class), got {self.class_weights}"
+            )
         if self.regularizer not in REGULARIZERS:
             errors.append(f"regularizer must be one of {list(REGULARIZERS)}, got {self.regularizer!r}")
         if self.lmcl_scale <= 0:

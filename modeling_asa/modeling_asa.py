@@ -534,10 +534,13 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
                 train_logits = lmcl_logits(z, weight, labels, self.config.lmcl_scale, self.config.lmcl_margin)
             else:
                 train_logits = logits
+            per_item = cross_entropy_loss(train_logits, labels, reduction="none")
+            if self.config.class_weights is not None:
+                per_item = per_item * per_item.new_tensor(self.config.class_weights)[labels]
             if num_items_in_batch is not None:
-                loss = cross_entropy_loss(train_logits, labels, reduction="sum") / num_items_in_batch
+                loss = per_item.sum() / num_items_in_batch
             else:
-                loss = cross_entropy_loss(train_logits, labels)
+                loss = per_item.mean()
             regularizer_loss = self.regularizer(z, labels)
 
         output = AsaOrdinalClassifierOutput(

@@ -150,3 +150,35 @@ def test_pooled_baseline_scores_audio_like_training(trained, tmp_path):
             assert float(scored[rid]["expected_score"]) == pytest.approx(float(row["expected_score"]), abs=0.02)
             compared += 1
     assert compared >= 8
+
+
+def test_class_weights_scale_each_answers_main_loss(tester):
+    """Weighted loss = mean over answers of w[y] * CE; the same under gradient-accumulation normalisation."""
+    weights = [0.5, 1.0, 2.0, 1.0, 4.0]
+    inputs = tester.get_inputs(tester.get_config())
+    labels = torch.tensor([0, 2, 4])
+    plain = AsaHybridForOrdinalClassification(tester.get_config()).eval()
+    weighted = AsaHybridForOrdinalClassification(tester.get_config(class_weights=weights)).eval()
+    weighted.load_state_dict(plain.state_dict())
+    logits = plain(**inputs).logits
+    per_item = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    expected = (per_item * torch.tensor(weights)[labels]).mean()
+    assert torch.allclose(weighted(**inputs, labels=labels).loss, expected)
+    summed = weighted(**inputs, labels=labels, num_items_in_batch=6).loss
+    assert torch.allclose(summed, (per_item * torch.tensor(weights)[labels]).sum() / 6)
+    with pytest.raises(ValueError, match=r"class_weights must be 5 positive numbers \(one per class\), got \[1.0\]"):
+        tester.get_config(class_weights=[1.0])
+
+
+def test_balanced_class_weights():
+    weights = train_asa.balanced_class_weights([0, 0, 0, 1, 2, 2], num_classes=4)
+    # n / (|C| n_c) with an absent class counted once: 6/(4*3), 6/4, 6/(4*2), 6/4
+    assert weights == pytest.approx([0.5, 1.5, 0.75, 1.5])
+
+
+def test_train_script_records_balanced_class_weights(tmp_path):
+    out = tmp_path / "weighted"
+    train_asa.main([*TINY, "--output_dir", str(out), "--synthetic_examples", "120", "--class_weighting", "balanced",
+                    "--branch_encoder", "pooled"])  # fmt: skip
+    config = json.loads((out / "config.json").read_text())
+    assert len(config["class_weights"]) == 5 and max(config["class_weights"]) > min(config["class_weights"])

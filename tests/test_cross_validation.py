@@ -145,7 +145,7 @@ def test_cross_validate_runs_resumes_and_summarises(trained, tmp_path):
     for decoding in ("argmax", "expected"):
         assert set(summary[decoding]) == {"accuracy", "macro_f1", "qwk"}
         assert summary[decoding]["qwk"]["n"] == 2
-    assert len(summary["curve_qwk"]) == 2
+    assert len(summary["curve_qwk"]) == 2 and summary["seconds_per_epoch"] > 0
     saved = json.loads((tmp_path / "setting" / "cv_summary.json").read_text())
     assert saved["argmax"]["qwk"]["mean"] == pytest.approx(summary["argmax"]["qwk"]["mean"])
     per_fold = [f["argmax"]["qwk"] for f in summary["per_fold"]]
@@ -153,6 +153,7 @@ def test_cross_validate_runs_resumes_and_summarises(trained, tmp_path):
     # a second run trains nothing and gives the same summary
     again = cross_validate.main(argv, train)
     assert len(calls) == 2 and again["argmax"] == summary["argmax"]
+    assert cross_validate.table_main([str(tmp_path / "setting")]) == 0
     # other folds for the same file: one line naming the file
     with pytest.raises(FoldsError, match=r"folds\.json: has 2 folds with seed 0, not 3 with seed 0"):
         cross_validate.main([*argv[:6], "--folds", "3"], train)

@@ -82,6 +82,10 @@ def fold_metrics(run_dir: str | Path) -> dict[str, Any]:
     curve = json.loads(curve_path.read_text()) if curve_path.is_file() else []
     out["curve_qwk"] = [float(entry["qwk"]) for entry in curve]
     out["n"] = len(references)
+    train_path = run_dir / "train_results.json"
+    if train_path.is_file():  # Trainer's train metrics: wall time of the training loop (evaluations included)
+        train = json.loads(train_path.read_text())
+        out["seconds_per_epoch"] = float(train["train_runtime"]) / max(float(train.get("epoch", 1.0)), 1e-9)
     return out
 
 
@@ -93,6 +97,8 @@ def summarize_folds(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
         summary[decoding] = {m: mean_std_ci([f[decoding][m] for f in folds]) for m in METRICS}
     length = min((len(f["curve_qwk"]) for f in folds), default=0)
     summary["curve_qwk"] = [mean_std_ci([f["curve_qwk"][i] for f in folds]) for i in range(length)]
+    timed = [f["seconds_per_epoch"] for f in folds if "seconds_per_epoch" in f]
+    summary["seconds_per_epoch"] = float(np.mean(timed)) if timed else None
     summary["per_fold"] = folds
     return summary
 
@@ -104,21 +110,23 @@ def format_summary(name: str, summary: dict[str, Any]) -> str:
     curve = summary.get("curve_qwk") or []
     best = max(range(len(curve)), key=lambda i: curve[i]["mean"]) if curve else None
     cells.append(f"{best + 1}: {curve[best]['mean']:.3f}" if best is not None else "-")
+    seconds = summary.get("seconds_per_epoch")
+    cells.append(f"{seconds:.0f}" if seconds else "-")
     return f"| {name} | {summary['folds']} | " + " | ".join(cells) + " |"
 
 
 SUMMARY_HEADER = (
-    "| setting | folds | accuracy | macro-F1 | QWK | QWK (expected score) | best epoch: mean QWK |\n"
-    "|---|---|---|---|---|---|---|"
+    "| setting | folds | accuracy | macro-F1 | QWK | QWK (expected score) | best epoch: mean QWK | s/epoch |\n"
+    "|---|---|---|---|---|---|---|---|"
 )
 
-# what a fold keeps: metrics, predictions, the curve, the card; weights and checkpoints go
-_KEEP = ("asa_results.json", "eval_curve.json", "predictions_cv.csv", "args.json", "README.md", "all_results.json")
+# what a fold keeps: its metrics, predictions, curve and arguments; weights, checkpoints and the card go
+_KEEP = ("asa_results.json", "eval_curve.json", "predictions_cv.csv", "args.json", "train_results.json")
 
 
 def _prune(run_dir: Path) -> None:
     for item in run_dir.iterdir():
-        if item.name not in _KEEP and item.name != "feature_recipe.json":
+        if item.name not in _KEEP:
             shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
@@ -187,6 +195,23 @@ def main(argv: Sequence[str] | None, train: Callable[[list[str]], Any]) -> dict[
     return summary
 
 
+def table_main(argv: Sequence[str] | None = None) -> int:
+    """``python -m modeling_asa.tools.cross_validate SETTING_DIR...``: the Markdown table of finished settings."""
+    parser = argparse.ArgumentParser(description="Table of cross-validated settings (their cv_summary.json).")
+    parser.add_argument("settings", nargs="+", help="setting folders written by scripts/cross_validate.py")
+    args = parser.parse_args(argv)
+    rows = []
+    for folder in map(Path, args.settings):
+        path = folder / "cv_summary.json"
+        if not path.is_file():
+            print(f"cross_validate: {folder}: no cv_summary.json (not finished); left out", file=sys.stderr)
+            continue
+        rows.append(format_summary(folder.name, json.loads(path.read_text())))
+    print(SUMMARY_HEADER)
+    print("\n".join(rows))
+    return 0 if rows else 1
+
+
 def cli(train: Callable[[list[str]], Any]) -> int:
     """Entry point for ``scripts/cross_validate.py``: one-line errors, exit 2 on a bad folds file."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
@@ -198,4 +223,15 @@ def cli(train: Callable[[list[str]], Any]) -> int:
     return 0
 
 
-__all__ = ["decode_expected", "fold_metrics", "format_summary", "main", "mean_std_ci", "summarize_folds"]
+__all__ = [
+    "decode_expected",
+    "fold_metrics",
+    "format_summary",
+    "main",
+    "mean_std_ci",
+    "summarize_folds",
+    "table_main",
+]
+
+if __name__ == "__main__":
+    sys.exit(table_main())
