@@ -66,7 +66,12 @@ class ModelArguments:
             "standardised on the train split, into a linear output layer with --head_hidden_size 0 or an MLP)."
         },
     )
-    loss: str = field(default="ce", metadata={"help": "Main loss: ce or lmcl."})
+    loss: str = field(
+        default="ce",
+        metadata={
+            "help": "Main loss: ce, lmcl, or corn (the CORN ordinal baseline; with --regularizer none or ranksim)."
+        },
+    )
     regularizer: str = field(default="w_ranksim", metadata={"help": "none, w_ranksim or ranksim."})
     class_weighting: str = field(
         default="none",
@@ -204,6 +209,10 @@ def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[
     for name, value, valid in choices:
         if value not in valid:
             raise UsageError(f"{name} {value}: valid values are {', '.join(valid)}")
+    if model_args.loss == "corn" and model_args.regularizer == "w_ranksim":
+        raise UsageError(
+            "--loss corn has |C|-1 threshold vectors, not the |C| class vectors W-RankSim ranks: add --regularizer none"
+        )
     if data_args.eval_split.startswith("test"):
         raise UsageError(f"--eval_split {data_args.eval_split!r} is a test split; choose settings on a dev split")
     return branches

@@ -12,7 +12,7 @@ from typing import ClassVar
 from transformers import PretrainedConfig
 
 BRANCHES = ("content", "delivery", "language_use")
-LOSSES = ("ce", "lmcl")
+LOSSES = ("ce", "lmcl", "corn")
 REGULARIZERS = ("none", "w_ranksim", "ranksim")
 BRANCH_ENCODERS = ("transformer", "pooled")
 
@@ -75,7 +75,9 @@ class AsaHybridConfig(PretrainedConfig):
         branches (`list[str]`, *optional*, defaults to `["content", "delivery", "language_use"]`):
             Enabled branches (any non-empty subset, for the ablations of Table 1).
         loss (`str`, *optional*, defaults to `"ce"`):
-            Main loss: ``"ce"`` (cross-entropy on a linear output layer) or ``"lmcl"`` (CosFace).
+            Main loss: ``"ce"`` (cross-entropy on a linear output layer), ``"lmcl"`` (CosFace) or ``"corn"`` (the
+            CORN ordinal baseline: |C|-1 conditional binary outputs; the model's logits are then the class
+            log-probabilities).
         lmcl_scale (`float`, *optional*, defaults to 1.96):
             LMCL scale s.
         lmcl_margin (`float`, *optional*, defaults to 0.15):
@@ -263,6 +265,13 @@ class AsaHybridConfig(PretrainedConfig):
             )
         if self.regularizer not in REGULARIZERS:
             errors.append(f"regularizer must be one of {list(REGULARIZERS)}, got {self.regularizer!r}")
+        if self.loss == "corn" and self.regularizer == "w_ranksim":
+            errors.append(
+                "regularizer 'w_ranksim' ranks |C| class vectors, but the CORN output layer has |C|-1 threshold "
+                "vectors: use regularizer 'none' (or 'ranksim') with loss 'corn'"
+            )
+        if self.loss == "corn" and self.class_weights is not None:
+            errors.append("class_weights are not supported with loss 'corn' (coral-pytorch's loss has no weights)")
         if self.lmcl_scale <= 0:
             errors.append(f"lmcl_scale must be > 0, got {self.lmcl_scale!r}")
         if self.lmcl_margin < 0:

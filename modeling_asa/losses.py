@@ -7,6 +7,8 @@
 * :func:`ranksim_loss` - batch-wise RankSim (Gong et al., ICML 2022) on a batch of features.
 * :func:`cross_entropy_loss`, :func:`lmcl_logits`, :func:`lmcl_loss` - the main losses (LMCL = CosFace,
   Wang et al., CVPR 2018).
+* :func:`corn_loss`, :func:`corn_log_probabilities` - the CORN ordinal baseline (Shi et al., 2021; the loss of the
+  ``coral-pytorch`` package, imported when it is first used).
 
 This file is copied next to the weights by ``save_pretrained`` (remote code), so it only imports ``torch``.
 """
@@ -247,8 +249,61 @@ def lmcl_loss(
     return cross_entropy_loss(lmcl_logits(embeddings, weight, labels, scale, margin), labels, reduction=reduction)
 
 
+def corn_log_probabilities(logits: torch.Tensor) -> torch.Tensor:
+    r"""Class log-probabilities from CORN's conditional logits.
+
+    CORN's |C|-1 outputs are :math:`\sigma(l_k) = P(y > k \mid y > k-1)`, so
+    :math:`P(y > k) = \prod_{j \le k} \sigma(l_j)` and :math:`P(y = k) = P(y > k-1)\,(1 - \sigma(l_k))` (the last
+    class: :math:`P(y > |C|-2)`). Computed in log space; the rows sum to 1 after ``exp``, so a softmax of the result
+    gives the class probabilities back.
+
+    Args:
+        logits (`torch.Tensor` of shape `(batch, num_classes - 1)`): the CORN layer's outputs.
+
+    Returns:
+        `torch.Tensor` of shape `(batch, num_classes)`.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> corn_log_probabilities(torch.zeros(1, 2)).exp()
+    tensor([[0.5000, 0.2500, 0.2500]])
+    ```
+    """
+    logits = logits.float()
+    zeros = logits.new_zeros(logits.shape[:-1] + (1,))
+    log_greater = torch.cumsum(F.logsigmoid(logits), dim=-1)  # log P(y > k)
+    log_reached = torch.cat([zeros, log_greater], dim=-1)  # log P(y > k - 1), with P(y > -1) = 1
+    log_stop = torch.cat([F.logsigmoid(-logits), zeros], dim=-1)  # log P(y = k | y > k - 1)
+    return log_reached + log_stop
+
+
+def corn_loss(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """CORN loss (Shi, Cao and Raschka, 2021) of ``coral_pytorch.losses.corn_loss``.
+
+    Args:
+        logits (`torch.Tensor` of shape `(batch, num_classes - 1)`): the CORN layer's outputs.
+        labels (`torch.Tensor` of shape `(batch,)`): class indices.
+        num_classes (`int`): |C|.
+
+    Returns:
+        `torch.Tensor`: the loss, averaged over the conditional binary tasks of the batch as coral-pytorch does.
+
+    Raises:
+        ImportError: naming the package when ``coral-pytorch`` is not installed.
+    """
+    try:
+        from coral_pytorch.losses import corn_loss as _corn_loss
+    except ImportError as err:  # training needs it; loading and scoring a CORN model do not
+        raise ImportError("loss='corn' needs the coral-pytorch package: pip install coral-pytorch") from err
+    return _corn_loss(logits.float(), labels.long(), num_classes)
+
+
 __all__ = [
     "blackbox_rank",
+    "corn_log_probabilities",
+    "corn_loss",
     "cross_entropy_loss",
     "lmcl_logits",
     "lmcl_loss",

@@ -133,7 +133,7 @@ def render_model_card(
         "class_names": ", ".join(str(config.id2label[i]) for i in range(config.num_labels)),
         "branches": ", ".join(config.branches),
         "branch_encoder": _branch_encoder_text(config),
-        "loss": config.loss if config.loss == "ce" else f"lmcl (s={config.lmcl_scale}, m={config.lmcl_margin})",
+        "loss": f"lmcl (s={config.lmcl_scale}, m={config.lmcl_margin})" if config.loss == "lmcl" else config.loss,
         "regularizer": config.regularizer
         if config.regularizer == "none"
         else f"{config.regularizer} (lambda={config.ranksim_lambda}, gamma={config.ranksim_gamma})",

@@ -19,7 +19,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput, logging
 
 from .configuration_asa import AsaHybridConfig
-from .losses import cross_entropy_loss, lmcl_logits, ranksim_loss, w_ranksim_loss
+from .losses import corn_log_probabilities, corn_loss, cross_entropy_loss, lmcl_logits, ranksim_loss, w_ranksim_loss
 
 logger = logging.get_logger(__name__)
 
@@ -387,7 +387,9 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
 
     The output layer's weight ``W`` (``classifier.weight``, shape ``(num_labels, head_hidden_size)``) holds one
     vector per ordered class; W-RankSim regularises it. With ``config.loss == "lmcl"`` the logits are
-    ``s * cos(z, w_j)`` (margin on the target class during training) and the layer has no bias.
+    ``s * cos(z, w_j)`` (margin on the target class during training) and the layer has no bias. With
+    ``config.loss == "corn"`` the layer has |C|-1 threshold outputs and the logits are the class log-probabilities
+    they imply (CORN, the ordinal baseline).
 
     The main loss is computed only when ``labels`` is given. The regulariser is returned as a separate component and
     added by [`AsaTrainer`] (``loss + ranksim_gamma * regularizer_loss``).
@@ -430,7 +432,9 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         else:  # the pooled linear baseline: the output layer reads the standardised pooled features
             self.head = nn.Dropout(config.hidden_dropout_prob)
             z_size = fused_size
-        self.classifier = nn.Linear(z_size, config.num_labels, bias=config.loss == "ce")
+        # CORN: one output per threshold (|C|-1); LMCL: cosine logits without bias
+        outputs = config.num_labels - 1 if config.loss == "corn" else config.num_labels
+        self.classifier = nn.Linear(z_size, outputs, bias=config.loss != "lmcl")
         self.post_init()
 
     @torch.no_grad()
@@ -477,6 +481,16 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
             return ranksim_loss(z, labels, self.config.ranksim_lambda, generator=generator)
         return None
 
+    def _main_loss(self, z, logits, labels, num_items_in_batch):
+        """Cross-entropy (LMCL: on the margin logits while training), class-weighted when configured; a sum over
+        ``num_items_in_batch`` under gradient accumulation, else a batch mean."""
+        if self.config.loss == "lmcl" and self.training:
+            logits = lmcl_logits(z, self.classifier.weight, labels, self.config.lmcl_scale, self.config.lmcl_margin)
+        per_item = cross_entropy_loss(logits, labels, reduction="none")
+        if self.config.class_weights is not None:
+            per_item = per_item * per_item.new_tensor(self.config.class_weights)[labels]
+        return per_item.sum() / num_items_in_batch if num_items_in_batch is not None else per_item.mean()
+
     def forward(
         self,
         acoustic_features: torch.Tensor | None = None,
@@ -519,6 +533,9 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         weight = self.classifier.weight
         if self.config.loss == "lmcl":
             logits = lmcl_logits(z, weight, None, self.config.lmcl_scale, self.config.lmcl_margin)
+        elif self.config.loss == "corn":
+            corn_logits = self.classifier(z)
+            logits = corn_log_probabilities(corn_logits)
         else:
             logits = self.classifier(z)
 
@@ -530,17 +547,12 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
                     f"labels must be class indices in [0, {self.num_labels}), got values in "
                     f"[{int(labels.min())}, {int(labels.max())}]"
                 )
-            if self.config.loss == "lmcl" and self.training:
-                train_logits = lmcl_logits(z, weight, labels, self.config.lmcl_scale, self.config.lmcl_margin)
+            if self.config.loss == "corn":
+                loss = corn_loss(corn_logits, labels, self.num_labels)
+                if num_items_in_batch is not None:  # a batch mean, rescaled to the accumulated batch
+                    loss = loss * labels.numel() / num_items_in_batch
             else:
-                train_logits = logits
-            per_item = cross_entropy_loss(train_logits, labels, reduction="none")
-            if self.config.class_weights is not None:
-                per_item = per_item * per_item.new_tensor(self.config.class_weights)[labels]
-            if num_items_in_batch is not None:
-                loss = per_item.sum() / num_items_in_batch
-            else:
-                loss = per_item.mean()
+                loss = self._main_loss(z, logits, labels, num_items_in_batch)
             regularizer_loss = self.regularizer(z, labels)
 
         output = AsaOrdinalClassifierOutput(

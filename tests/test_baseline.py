@@ -182,3 +182,26 @@ def test_train_script_records_balanced_class_weights(tmp_path):
                     "--branch_encoder", "pooled"])  # fmt: skip
     config = json.loads((out / "config.json").read_text())
     assert len(config["class_weights"]) == 5 and max(config["class_weights"]) > min(config["class_weights"])
+
+
+def test_corn_model_outputs_class_log_probabilities(tester):
+    config = tester.get_config(loss="corn", regularizer="none")
+    model = AsaHybridForOrdinalClassification(config).eval()
+    assert model.classifier.weight.shape == (4, config.head_hidden_size)  # |C| - 1 thresholds
+    inputs = tester.get_inputs(config)
+    out = model(**inputs, labels=torch.tensor([0, 3, 4]))
+    assert out.logits.shape == (3, 5) and out.regularizer_loss is None
+    assert torch.allclose(out.logits.exp().sum(-1), torch.ones(3), atol=1e-5)
+    assert torch.allclose(out.logits.softmax(-1), out.logits.exp(), atol=1e-5)  # the scorer's softmax is a no-op
+    with pytest.raises(ValueError, match=r"regularizer 'w_ranksim' ranks \|C\| class vectors, but the CORN"):
+        tester.get_config(loss="corn")
+    assert tester.get_config(loss="corn", regularizer="ranksim").loss == "corn"
+
+
+def test_train_script_trains_corn_and_names_the_regularizer_clash(tmp_path):
+    results = train_asa.main([*TINY, "--output_dir", str(tmp_path / "corn"), "--synthetic_examples", "120",
+                              "--loss", "corn", "--regularizer", "none"])  # fmt: skip
+    assert set(results) == {"dev", "test"}
+    assert "| main loss | corn |" in (tmp_path / "corn" / "README.md").read_text()
+    with pytest.raises(train_asa.UsageError, match=r"--loss corn has \|C\|-1 threshold vectors.*--regularizer none"):
+        train_asa.main([*TINY, "--output_dir", str(tmp_path / "x"), "--loss", "corn"])

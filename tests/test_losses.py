@@ -181,3 +181,32 @@ def test_cross_entropy_is_torch_cross_entropy():
     labels = torch.tensor([0, 1, 2, 3, 0])
     assert torch.allclose(cross_entropy_loss(logits, labels), F.cross_entropy(logits, labels))
     assert torch.allclose(cross_entropy_loss(logits, labels, reduction="sum"), F.cross_entropy(logits, labels) * 5)
+
+
+def test_corn_log_probabilities_against_a_loop():
+    from modeling_asa.losses import corn_log_probabilities
+
+    logits = torch.randn(6, 4, generator=torch.Generator().manual_seed(0)) * 3
+    probabilities = corn_log_probabilities(logits).exp()
+    conditional = torch.sigmoid(logits)
+    for i in range(6):
+        reached = 1.0  # P(y > k - 1)
+        for k in range(5):
+            stop = 1.0 - conditional[i, k] if k < 4 else 1.0
+            assert probabilities[i, k] == pytest.approx(float(reached * stop), abs=1e-6)
+            reached = reached * (conditional[i, k] if k < 4 else 1.0)
+    assert torch.allclose(probabilities.sum(-1), torch.ones(6), atol=1e-6)
+    # extreme logits stay finite in log space
+    assert torch.isfinite(corn_log_probabilities(torch.tensor([[80.0, -80.0, 80.0]]))).all()
+
+
+def test_corn_loss_is_coral_pytorchs():
+    coral = pytest.importorskip("coral_pytorch.losses")
+    from modeling_asa.losses import corn_loss
+
+    logits = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    labels = torch.tensor([0, 1, 2, 2, 2, 3, 4, 4])
+    assert torch.equal(corn_loss(logits, labels, 5), coral.corn_loss(logits, labels, 5))
+    # a perfectly confident correct model has a loss near 0
+    confident = torch.tensor([[-20.0, -20.0], [20.0, -20.0], [20.0, 20.0]])
+    assert float(corn_loss(confident, torch.tensor([0, 1, 2]), 3)) < 1e-6
