@@ -21,8 +21,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 logger = logging.getLogger("run_experiments")
@@ -38,6 +36,13 @@ GRIDS = {
         for loss in ("ce", "lmcl")
         for gamma in ("0.1", "0.5")
     ],
+    # the floor of every table: the pooled linear baseline (content only, and every branch pooled), plain CE
+    "baselines": [
+        {"branches": b, "branch_encoder": "pooled", "head_hidden_size": "0", "loss": "ce", "regularizer": "none"}
+        for b in ("content", "content,delivery,language_use")
+    ],
+    # the hybrid with CE + W-RankSim alone (the same run names as in the regularizers grid)
+    "hybrid": [{"loss": "ce", "regularizer": "w_ranksim"}],
     # Table 1-style ablation of the branches (CE + W-RankSim)
     "branches": [
         {"branches": b, "loss": "ce", "regularizer": "w_ranksim"}
@@ -87,7 +92,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def summarize(results: dict[str, dict]) -> str:
-    """Mean (and std over seeds) of dev and test metrics per setting, as a Markdown table."""
+    """Mean, sample std over seeds and the half-width of a 95% t-interval of the mean, per setting and split."""
+    from modeling_asa.tools.cross_validate import mean_std_ci
+
     by_setting: dict[str, list[dict]] = {}
     for entry in results.values():
         key = ", ".join(f"{k}={v}" for k, v in entry["setting"].items())
@@ -100,8 +107,16 @@ def summarize(results: dict[str, dict]) -> str:
         cells = []
         for split in splits:
             for metric in metrics:
-                values = np.array([r[split][metric] for r in runs if split in r], dtype=float)
-                cells.append(f"{values.mean():.3f} ± {values.std():.3f}" if len(values) > 1 else f"{values.mean():.3f}")
+                values = [r[split][metric] for r in runs if split in r]
+                if not values:
+                    cells.append("-")
+                    continue
+                stats = mean_std_ci(values)
+                cells.append(
+                    f"{stats['mean']:.3f} ± {stats['std']:.3f} [±{stats['ci95']:.3f}]"
+                    if len(values) > 1
+                    else f"{stats['mean']:.3f}"
+                )
         lines.append(f"| {key} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
