@@ -15,6 +15,7 @@ Trained-model fixture (built once per session, shared by the scoring and web pag
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Callable, Sequence
@@ -184,6 +185,23 @@ def spacy_available() -> bool:
     return importlib.util.find_spec(SPACY) is not None
 
 
+FEATURE_THREADS = 1
+"""torch threads of the `trained` fixture's feature extraction (tests that recompute its features use the same)."""
+
+
+@contextlib.contextmanager
+def feature_threads():
+    """Run the block with ``FEATURE_THREADS`` torch threads, then restore the count."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(FEATURE_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them.
@@ -218,7 +236,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         asr_model=models["ctc_multi"], spacy_model=SPACY, group_by="speaker_id", unknown_fraction=0.34,
         device="cpu", stages=stages,
     )  # fmt: skip
-    FeaturePipeline(corpus, root / "features", settings).run()
+    # a fixed thread count: the CTC posteriors' float sums depend on it, and the parity test recomputes them bit for bit
+    with feature_threads():
+        FeaturePipeline(corpus, root / "features", settings).run()
     output = root / "model"
     branches = ",".join(stages)
     train_asa.main(

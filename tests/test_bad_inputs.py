@@ -178,8 +178,10 @@ def test_help_shows_the_defaults_in_use():
             ["--branches", "content,fluency"],
             "--branches content,fluency: unknown branch(es) ['fluency']; valid: content, delivery, language_use",
         ),
-        (["--loss", "mse"], "--loss mse: valid values are ce, lmcl"),
+        (["--loss", "mse"], "--loss mse: valid values are ce, lmcl, corn"),
         (["--regularizer", "rank"], "--regularizer rank: valid values are none, w_ranksim, ranksim"),
+        (["--branch_encoder", "cnn"], "--branch_encoder cnn: valid values are transformer, pooled"),
+        (["--class_weighting", "inverse"], "--class_weighting inverse: valid values are none, balanced"),
     ],
 )  # fmt: skip
 def test_invalid_choices_fail_in_one_line(args, message):

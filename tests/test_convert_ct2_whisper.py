@@ -238,7 +238,7 @@ def test_float16_output_and_split_parts(ct2_dirs, tmp_path):
 def test_existing_output_is_kept_unless_overwrite(ct2_dirs, tmp_path, caplog):
     out = conv.convert_ct2_whisper(ct2_dirs["float32"], tmp_path / "hf")
     stamp = (out / "model.safetensors").stat().st_mtime_ns
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="modeling_asa"):
         conv.convert_ct2_whisper(ct2_dirs["float16"], out)
     assert "skipping" in caplog.text
     assert (out / "model.safetensors").stat().st_mtime_ns == stamp

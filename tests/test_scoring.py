@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import feature_threads
 
 from modeling_asa import AsaScore, AsaScorer
 from modeling_asa.cli import score_main
@@ -93,7 +94,8 @@ def test_scorer_computes_the_stored_features(trained):
                questions[r["question_id"]], meta[r["response_id"]]["transcript"] or None, paths[r["response_id"]])
         for r in rows
     ]  # fmt: skip
-    computed = scorer.compute_features(answers)
+    with feature_threads():  # the thread count the fixture's features were computed with
+        computed = scorer.compute_features(answers)
     columns = ["acoustic_features", "delivery_features"] + (
         ["language_use_features"] if "language_use" in trained["stages"] else []
     )
