@@ -3,13 +3,13 @@
 # (results/recipe/folds.json: 5 folds, seed 0, stratified by age band). No test split is read here.
 # Resumable: a finished fold is skipped, so re-running continues where an interrupted run stopped.
 # Usage: bash results/recipe/run_study.sh [SETTING ...]   (default: every setting, in the order below)
-#   FOLDS=0,1,2 runs only those folds (the hybrid settings were measured on 3 folds to fit the CPU budget).
+#   FOLDS=0,1,2 runs only those folds (planned for the hybrid settings, to fit the CPU budget; nothing has run yet).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FEATURES=${FEATURES:-$HOME/.cache/modeling_asa/features/speechocean762}
 OUT=results/recipe/runs
 # No checkpoint selection inside a fold: the final model is scored, and the per-epoch curve chooses the epochs.
-COMMON=(--load_best_model_at_end false --save_strategy no --disable_tqdm true --report_to none)
+COMMON=(--load_best_model_at_end false --save_strategy no --disable_tqdm true)
 declare -A SETTINGS=(
   # the floor: mean-pooled answer states (+ pooled question tokens) into a linear output layer
   [baseline_linear]="--branches content --branch_encoder pooled --head_hidden_size 0 --learning_rate 1e-3 --num_train_epochs 10"
