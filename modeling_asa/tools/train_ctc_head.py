@@ -6,7 +6,7 @@ Two stages, each resumable:
 1. **cache**: run the frozen Whisper encoder (the same ``WhisperEncoderForCTC.encode`` path the aligner uses
    at inference) on every training and dev response and store its trimmed states, float16, one
    ``<response_id>.npy`` per response under ``--states-dir`` (default ``.cache/ctc_states/<whisper folder
-   name>/`` in the project folder). Files are written atomically; an interrupted run continues with the
+   name>/`` in the project folder, ``<name>-trimmed/`` with ``--acoustic-window trimmed``). Files are written atomically; an interrupted run continues with the
    responses still missing. ``cache_info.json`` records the encoder and dtype, and a folder cached with other
    settings is refused.
 2. **train**: train the head (:class:`~modeling_asa.ctc.WhisperCtcHead`) with CTC loss on the cached states
@@ -59,6 +59,7 @@ from modeling_asa.ctc import (
     ctc_loss,
     init_head_weights,
 )
+from modeling_asa.ctc.configuration_whisper_ctc import ACOUSTIC_WINDOWS
 from modeling_asa.ctc.data import (
     ReadSpeechExample,
     SpeakerSplit,
@@ -73,7 +74,8 @@ from modeling_asa.versions import package_versions
 logger = logging.getLogger(__name__)
 
 HEAD_FIELDS = ("vocab_size", "pad_token_id", "head_type", "head_hidden_size", "head_kernel_size", "head_lstm_size",
-               "head_dropout", "head_layer_norm", "ctc_loss_reduction", "ctc_zero_infinity")  # fmt: skip
+               "head_dropout", "head_layer_norm", "ctc_loss_reduction", "ctc_zero_infinity",
+               "acoustic_window")  # fmt: skip
 """The config fields written to ``head_config.json``."""
 
 
@@ -108,6 +110,12 @@ class TrainCtcHeadArguments:
         metadata={"help": "Encoder dtype while caching: bfloat16 (fast on CPUs with AMX/AVX512-BF16) or float32."},
     )
     encoder_batch_size: int = field(default=8, metadata={"help": "Responses per encoder forward pass."})
+    acoustic_window: str = field(
+        default="full",
+        metadata={"help": "full (the encoder reads whole 30 s windows) or trimmed (only the answer's own frames, as "
+                  "asa-prepare --acoustic-window trimmed runs it): the states the head is trained on, recorded in "
+                  "head_config.json so the built aligner reads the same window."},
+    )  # fmt: skip
     head_type: str = field(default="conv_bilstm", metadata={"help": "linear, conv or conv_bilstm."})
     head_hidden_size: int = field(default=256, metadata={"help": "Convolution channels of the head."})
     head_kernel_size: int = field(default=5, metadata={"help": "Convolution kernel (frames, odd)."})
@@ -130,7 +138,10 @@ class TrainCtcHeadArguments:
     )  # fmt: skip
     teacher_whisper: str | None = field(default=None, metadata={"help": "Converted Whisper folder of the teacher."})
     teacher_states_dir: str | None = field(
-        default=None, metadata={"help": "Teacher's state cache; default .cache/ctc_states/<teacher whisper name>."}
+        default=None,
+        metadata={
+            "help": "Teacher's state cache (same window); default .cache/ctc_states/<teacher whisper name>[-trimmed]."
+        },
     )
     distill_weight: float = field(default=1.0, metadata={"help": "Weight of the distillation loss."})
     seed: int = field(default=0, metadata={"help": "Seed of head initialisation, shuffling and dropout."})
@@ -141,6 +152,12 @@ class TrainCtcHeadArguments:
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
+
+
+def states_folder_name(whisper: str | Path, acoustic_window: str) -> str:
+    """Default state-cache folder name: the Whisper folder's name, with ``-trimmed`` for trimmed windows."""
+    name = Path(whisper).resolve().name
+    return name if acoustic_window == "full" else f"{name}-{acoustic_window}"
 
 
 def set_seed(seed: int) -> None:
@@ -191,7 +208,8 @@ def check_cache_info(states_dir: Path, info: dict[str, object]) -> None:
     path = states_dir / "cache_info.json"
     if path.is_file():
         old = json.loads(path.read_text())
-        keys = ("config.json_sha256", "encoder_dtype", "frames_rule")
+        old.setdefault("acoustic_window", "full")  # caches made before the option existed
+        keys = ("config.json_sha256", "encoder_dtype", "frames_rule", "acoustic_window")
         diff = {k: (old.get(k), info.get(k)) for k in keys if old.get(k) != info.get(k)}
         if diff:
             raise TrainCtcHeadError(f"{path}: cached with other settings {diff}; pass another --states-dir")
@@ -217,8 +235,13 @@ def cache_states(args: TrainCtcHeadArguments, examples: list[ReadSpeechExample],
     dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32}.get(args.encoder_dtype)
     if dtype is None:
         raise TrainCtcHeadError(f"--encoder-dtype must be bfloat16 or float32, got {args.encoder_dtype!r}")
+    padding = (
+        "zeros to the 30 s window (max_length)"
+        if args.acoustic_window == "full"
+        else "zeros to the 30 s window (max_length), encoder run on the answer's own frames only"
+    )
     info = {**encoder_fingerprint(args.whisper), "encoder_dtype": args.encoder_dtype,
-            "frames_rule": "ceil((n_samples // 160) / 2)", "padding": "zeros to the 30 s window (max_length)",
+            "frames_rule": "ceil((n_samples // 160) / 2)", "padding": padding, "acoustic_window": args.acoustic_window,
             "storage": "float16 .npy per response"}  # fmt: skip
     check_cache_info(states_dir, info)
     todo = [e for e in examples if not (states_dir / f"{e.response_id}.npy").is_file()]
@@ -226,7 +249,9 @@ def cache_states(args: TrainCtcHeadArguments, examples: list[ReadSpeechExample],
                 len(examples) - len(todo), len(todo))  # fmt: skip
     if not todo:
         return {"encoded": 0, "seconds": 0.0}
-    model = WhisperEncoderForCTC.from_whisper(args.whisper, dtype=dtype, vocab_size=len(CTC_VOCABULARY))
+    model = WhisperEncoderForCTC.from_whisper(
+        args.whisper, dtype=dtype, vocab_size=len(CTC_VOCABULARY), acoustic_window=args.acoustic_window
+    )
     extractor = build_whisper_feature_extractor(args.whisper)
     start = time.perf_counter()
     done = 0
@@ -374,7 +399,7 @@ def teacher_log_probs(
     if not (whisper / "config.json").is_file():
         raise TrainCtcHeadError(f"--teacher_whisper {whisper}: not a converted Whisper folder")
     states_dir = Path(args.teacher_states_dir) if args.teacher_states_dir else (
-        _project_dir(project_dir) / ".cache" / "ctc_states" / whisper.resolve().name)  # fmt: skip
+        _project_dir(project_dir) / ".cache" / "ctc_states" / states_folder_name(whisper, args.acoustic_window))  # fmt: skip
     head = load_head(Path(args.teacher_head), whisper)
     out = {}
     with torch.no_grad():
@@ -557,8 +582,14 @@ def _run(args: TrainCtcHeadArguments, project_dir: Path) -> int:
     whisper = Path(args.whisper)
     if not (whisper / "config.json").is_file():
         raise TrainCtcHeadError(f"{whisper}: not a converted Whisper folder (run scripts/convert_ct2_whisper.py first)")
+    if args.acoustic_window not in ACOUSTIC_WINDOWS:
+        raise TrainCtcHeadError(
+            f"--acoustic-window must be one of {list(ACOUSTIC_WINDOWS)}, got {args.acoustic_window!r}"
+        )
     states_dir = (
-        Path(args.states_dir) if args.states_dir else project_dir / ".cache" / "ctc_states" / whisper.resolve().name
+        Path(args.states_dir)
+        if args.states_dir
+        else project_dir / ".cache" / "ctc_states" / states_folder_name(whisper, args.acoustic_window)
     )
     output_dir = Path(args.output_dir) if args.output_dir else project_dir / "ctc_heads" / args.name
 
@@ -573,6 +604,14 @@ def _run(args: TrainCtcHeadArguments, project_dir: Path) -> int:
         cache_report = cache_states(args, train + dev, states_dir)
     if args.stage == "cache":
         return 0
+    info_path = states_dir / "cache_info.json"
+    if info_path.is_file():
+        cached_window = json.loads(info_path.read_text()).get("acoustic_window", "full")
+        if cached_window != args.acoustic_window:
+            raise TrainCtcHeadError(
+                f"{info_path}: states cached with --acoustic-window {cached_window}, training asked for "
+                f"{args.acoustic_window}; pass the matching --acoustic-window or another --states-dir"
+            )
 
     set_seed(args.seed)
     config = WhisperCtcConfig(
@@ -585,6 +624,7 @@ def _run(args: TrainCtcHeadArguments, project_dir: Path) -> int:
         head_lstm_size=args.head_lstm_size,
         head_dropout=args.head_dropout,
         head_layer_norm=args.head_layer_norm,
+        acoustic_window=args.acoustic_window,
     )
     tokenizer = build_ctc_tokenizer()
     train_items = load_cached(train, states_dir, tokenizer)
