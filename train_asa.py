@@ -118,6 +118,14 @@ class DataArguments:
         },
     )
     cv_fold: int = field(default=0, metadata={"help": "The held-out fold with --cv_folds_file."})
+    unseen_speaker_split: bool = field(
+        default=True,
+        metadata={
+            "help": "Also report 'test_unknown_unseen': the test_unknown answers whose group (the split's --group-by "
+            "column, e.g. speaker_id) never appears in the training data, i.e. unseen questions from unseen "
+            "speakers. Added only when test_unknown shares groups with train."
+        },
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Truncate the train split (debugging)."})
     synthetic_examples: int = field(default=800, metadata={"help": "Rows of the built-in generated feature set."})
     threads: int | None = field(
@@ -273,6 +281,30 @@ def check_columns(feature_set: FeatureSet, branches: list[str], splits: list[str
             )
 
 
+UNSEEN_SPLIT = "test_unknown_unseen"
+"""The reported subset of test_unknown whose groups (speakers) are not in the training data."""
+
+
+def unseen_group_subset(test_unknown, train_dataset, metadata: dict):
+    """The answers of ``test_unknown`` whose group never appears in ``train_dataset``, or ``None``.
+
+    ``test_unknown`` holds every answer to the held-out questions, so its speakers may also answer in train (on
+    speechocean762 most do), which flatters it for a speaker-level label. This subset keeps the unseen questions
+    answered by unseen speakers. ``None`` when the split records no group column, the datasets lack it, no group
+    of test_unknown is in train (the subset would be test_unknown itself) or every one is (it would be empty).
+    """
+    group_by = (metadata.get("split") or {}).get("group_by")
+    if not group_by or group_by not in test_unknown.column_names or group_by not in train_dataset.column_names:
+        return None
+    seen = set(train_dataset[group_by])
+    keep = [i for i, g in enumerate(test_unknown[group_by]) if g not in seen]
+    if not keep or len(keep) == len(test_unknown):
+        return None
+    logger.info("%s: %d of the %d test_unknown answers are from %s groups not in train", UNSEEN_SPLIT, len(keep),
+                len(test_unknown), group_by)  # fmt: skip
+    return test_unknown.select(keep)
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     model_args, data_args, training_args = parse_args(sys.argv[1:] if argv is None else argv)
     branches = validate_args(model_args, data_args)
@@ -304,6 +336,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         reported = {split: feature_set.dataset[split] for split in [data_args.eval_split, *test_splits]}
     if data_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(data_args.max_train_samples, len(train_dataset))))
+    if data_args.unseen_speaker_split and "test_unknown" in reported:
+        unseen = unseen_group_subset(reported["test_unknown"], train_dataset, feature_set.metadata)
+        if unseen is not None:
+            reported[UNSEEN_SPLIT] = unseen
 
     if model_args.model_name_or_path:
         model = AsaHybridForOrdinalClassification.from_pretrained(model_args.model_name_or_path)

@@ -53,3 +53,36 @@ def test_help_runs():
     result = subprocess.run([sys.executable, "train_asa.py", "--help"], capture_output=True, text=True, check=False,
                             cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     assert result.returncode == 0 and "--features_dir" in result.stdout and "--regularizer" in result.stdout
+
+
+def test_unseen_speaker_subset_of_test_unknown():
+    from datasets import Dataset
+
+    train = Dataset.from_dict({"speaker_id": ["a", "a", "b"], "label": [0, 1, 2]})
+    unknown = Dataset.from_dict({"speaker_id": ["a", "c", "b", "c", "d"], "response_id": ["1", "2", "3", "4", "5"]})
+    metadata = {"split": {"group_by": "speaker_id"}}
+    subset = train_asa.unseen_group_subset(unknown, train, metadata)
+    assert subset["response_id"] == ["2", "4", "5"]
+    assert train_asa.unseen_group_subset(unknown, train, {"split": {"group_by": None}}) is None
+    only_new = Dataset.from_dict({"speaker_id": ["c", "d"], "response_id": ["2", "5"]})
+    assert train_asa.unseen_group_subset(only_new, train, metadata) is None  # it would be test_unknown itself
+    only_seen = Dataset.from_dict({"speaker_id": ["a"], "response_id": ["1"]})
+    assert train_asa.unseen_group_subset(only_seen, train, metadata) is None  # it would be empty
+
+
+def test_features_run_reports_the_unseen_speaker_variant(trained, tmp_path):
+    from modeling_asa.features.store import load_features
+
+    features = trained["root"] / "features"
+    dataset = load_features(features).dataset
+    seen = set(dataset["train"]["speaker_id"])
+    expected = sorted(r for r, s in zip(dataset["test_unknown"]["response_id"], dataset["test_unknown"]["speaker_id"])
+                      if s not in seen)  # fmt: skip
+    out = tmp_path / "run"
+    argv = [*TINY, "--features_dir", str(features), "--branches", ",".join(trained["stages"]), "--output_dir", str(out)]
+    assert 0 < len(expected) < dataset["test_unknown"].num_rows, "the fixture no longer mixes seen and unseen speakers"
+    results = train_asa.main(argv)
+    assert set(results) == {"dev", "test_known", "test_unknown", "test_unknown_unseen"}
+    rows = (out / "predictions_test_unknown_unseen.csv").read_text().splitlines()[1:]
+    assert sorted(row.split(",")[0] for row in rows) == expected
+    assert set(train_asa.main([*argv, "--unseen_speaker_split", "false"])) == {"dev", "test_known", "test_unknown"}
