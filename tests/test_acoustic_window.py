@@ -86,3 +86,21 @@ def test_switching_the_window_recomputes_the_content_stage_only(tmp_path, whispe
     recipe = load_features(tmp_path / "features").metadata["recipe"]
     assert recipe["stages"]["content"]["acoustic_window"] == "trimmed"
     assert recipe["stages"]["delivery"]["acoustic_window"] == "trimmed"
+
+
+def test_delivery_stage_warns_when_an_aligner_reads_another_window_than_its_head_was_trained_on(tmp_path, caplog):
+    import json
+    import logging
+
+    from modeling_asa.features.delivery import DeliveryStage
+
+    full_head = build_tiny_aligner(tmp_path / "aligner")
+    assert json.loads((full_head / "config.json").read_text()).get("acoustic_window", "full") == "full"
+    with caplog.at_level(logging.WARNING, logger="modeling_asa"):
+        DeliveryStage(str(full_head), acoustic_window="full", device="cpu").load()
+    assert "trained on" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="modeling_asa"):
+        stage = DeliveryStage(str(full_head), acoustic_window="trimmed", device="cpu")
+        stage.load()
+    assert "its CTC head was trained on full-window states and now reads trimmed windows" in caplog.text
+    assert stage.extractor.mono.model.config.acoustic_window == "trimmed"

@@ -498,8 +498,15 @@ class DeliveryStage(FeatureStage):
         multi = CtcModel(self.asr_model, device=self.device, batch_size=self.batch_size) if self.asr_model else None
         for ctc in (mono, multi):
             # Whisper-encoder aligners read the same window as the content stage ("full" or "trimmed")
-            if ctc is not None:
-                ctc.set_acoustic_window(self.acoustic_window)
+            if ctc is None:
+                continue
+            trained_on = getattr(ctc.model.config, "acoustic_window", "full")
+            if ctc.set_acoustic_window(self.acoustic_window) and trained_on != self.acoustic_window:
+                logger.warning(
+                    "%s: its CTC head was trained on %s-window states and now reads %s windows (it recognises a "
+                    "little worse; the -%s aligners match)", ctc.name_or_path, trained_on,
+                    self.acoustic_window, self.acoustic_window,
+                )  # fmt: skip
         self.extractor = DeliveryExtractor(mono, multi)
         self._shared = self._shares_encoder(multi)
         self.loaded = True
