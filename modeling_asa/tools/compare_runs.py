@@ -14,7 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-SPLIT_NAMES = {"dev": "dev", "test_known": "known content", "test_unknown": "unknown content", "test": "test"}
+SPLIT_NAMES = {"dev": "dev", "test_known": "known content", "test_unknown": "unknown content",
+               "test_unknown_unseen": "unknown content, unseen speakers", "test": "test"}  # fmt: skip
 
 
 def load_run(folder: str | Path) -> dict:
