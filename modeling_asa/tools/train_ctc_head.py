@@ -245,6 +245,8 @@ def cache_states(args: TrainCtcHeadArguments, examples: list[ReadSpeechExample],
             "storage": "float16 .npy per response"}  # fmt: skip
     check_cache_info(states_dir, info)
     todo = [e for e in examples if not (states_dir / f"{e.response_id}.npy").is_file()]
+    # by length (file size), so a batch pads little and, trimmed, holds few distinct window lengths
+    todo.sort(key=lambda e: os.path.getsize(e.path) if os.path.isfile(e.path) else 0)
     logger.info("cache %s: %d responses, %d already cached, %d to encode", states_dir, len(examples),
                 len(examples) - len(todo), len(todo))  # fmt: skip
     if not todo:
