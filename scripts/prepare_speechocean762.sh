@@ -13,10 +13,7 @@ LM_ARGS=()
 [ -f "$LM" ] && LM_ARGS=(--lm "$LM")
 # With --acoustic-window trimmed the aligners whose heads were trained on trimmed-window states are used when built.
 SUFFIX=""
-for ((i = 1; i <= $#; i++)); do
-  if [ "${!i}" = "--acoustic-window" ]; then j=$((i + 1)); [ "${!j:-}" = "trimmed" ] && SUFFIX="-trimmed"; fi
-  [ "${!i}" = "--acoustic-window=trimmed" ] && SUFFIX="-trimmed"
-done
+case " $* " in *" --acoustic-window trimmed "* | *" --acoustic-window=trimmed "*) SUFFIX="-trimmed" ;; esac
 [ -n "$SUFFIX" ] && [ ! -d "$MODELS/whisper-tiny.en-ctc$SUFFIX" ] && SUFFIX=""
 # The multilingual aligner is optional: without it the monolingual one transcribes and multi_posterior is undefined.
 ASR_ARGS=()

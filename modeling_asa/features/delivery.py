@@ -504,8 +504,8 @@ class DeliveryStage(FeatureStage):
             if ctc.set_acoustic_window(self.acoustic_window) and trained_on != self.acoustic_window:
                 logger.warning(
                     "%s: its CTC head was trained on %s-window states and now reads %s windows (it recognises a "
-                    "little worse; the -%s aligners match)", ctc.name_or_path, trained_on,
-                    self.acoustic_window, self.acoustic_window,
+                    "little worse; use an aligner trained on %s windows, docs/ctc_aligners.md)", ctc.name_or_path,
+                    trained_on, self.acoustic_window, self.acoustic_window,
                 )  # fmt: skip
         self.extractor = DeliveryExtractor(mono, multi)
         self._shared = self._shares_encoder(multi)

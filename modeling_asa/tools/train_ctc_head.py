@@ -6,8 +6,8 @@ Two stages, each resumable:
 1. **cache**: run the frozen Whisper encoder (the same ``WhisperEncoderForCTC.encode`` path the aligner uses
    at inference) on every training and dev response and store its trimmed states, float16, one
    ``<response_id>.npy`` per response under ``--states-dir`` (default ``.cache/ctc_states/<whisper folder
-   name>/`` in the project folder, ``<name>-trimmed/`` with ``--acoustic-window trimmed``). Files are written atomically; an interrupted run continues with the
-   responses still missing. ``cache_info.json`` records the encoder and dtype, and a folder cached with other
+   name>/`` in the project folder, ``<name>-trimmed/`` with ``--acoustic-window trimmed``). Files are written
+   atomically; an interrupted run continues with the responses still missing. ``cache_info.json`` records the encoder and dtype, and a folder cached with other
    settings is refused.
 2. **train**: train the head (:class:`~modeling_asa.ctc.WhisperCtcHead`) with CTC loss on the cached states
    of the training speakers, evaluate greedy CER on the dev speakers after every epoch and keep the epoch
