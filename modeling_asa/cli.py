@@ -57,6 +57,11 @@ def build_prepare_parser() -> argparse.ArgumentParser:
         help="Whisper encoders (content, whisper_ctc aligners) read 30 s windows (full) or only the answer's own "
         "frames (trimmed); default: %(default)s",
     )  # fmt: skip
+    parser.add_argument(
+        "--acoustic-layers", default=d.acoustic_layers, choices=["last", "all"],
+        help="the content stage keeps the Whisper encoder's last layer (last) or every layer, for a model that "
+        "learns their weighted sum (all; about layers+1 times the disk); default: %(default)s",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
@@ -98,6 +103,7 @@ def prepare_main(argv: list[str] | None = None) -> int:
             stages=tuple(s for s in args.stages.split(",") if s),
             strict=args.strict,
             acoustic_window=args.acoustic_window,
+            acoustic_layers=args.acoustic_layers,
         )
         pipeline = FeaturePipeline(args.corpus_dir, args.output, settings)
         report = pipeline.run()

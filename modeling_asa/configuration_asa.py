@@ -42,6 +42,11 @@ class AsaHybridConfig(PretrainedConfig):
             statistics: the pooled linear or small-MLP baseline).
         acoustic_feature_size (`int`, *optional*, defaults to 512):
             Size of the acoustic-encoder states of the answer (Whisper-base: 512).
+        acoustic_num_layers (`int`, *optional*, defaults to 1):
+            Layers of acoustic-encoder states per frame. 1: ``acoustic_features`` are one layer's states (the
+            last). More (features made with ``asa-prepare --acoustic-layers all``: Whisper-base has 7): the features
+            hold that many layers side by side, ``acoustic_num_layers * acoustic_feature_size`` wide, and the model
+            learns a softmax-weighted sum of the layers, each normalised first (the SUPERB practice).
         question_feature_size (`int`, *optional*, defaults to 384):
             Size of the question token states (all-MiniLM-L6-v2: 384).
         delivery_feature_size (`int`, *optional*, defaults to 16):
@@ -133,6 +138,7 @@ class AsaHybridConfig(PretrainedConfig):
         head_hidden_size: int = 64,
         branch_encoder: str = "transformer",
         acoustic_feature_size: int = 512,
+        acoustic_num_layers: int = 1,
         question_feature_size: int = 384,
         delivery_feature_size: int = 16,
         language_use_feature_size: int = 256,
@@ -180,6 +186,7 @@ class AsaHybridConfig(PretrainedConfig):
         self.head_hidden_size = head_hidden_size
         self.branch_encoder = branch_encoder
         self.acoustic_feature_size = acoustic_feature_size
+        self.acoustic_num_layers = acoustic_num_layers
         self.question_feature_size = question_feature_size
         self.delivery_feature_size = delivery_feature_size
         self.language_use_feature_size = language_use_feature_size
@@ -221,7 +228,7 @@ class AsaHybridConfig(PretrainedConfig):
         if self.num_labels < 2:
             errors.append(f"num_labels must be >= 2 for ordinal classification, got {self.num_labels}")
         positive = (
-            "hidden_size", "acoustic_feature_size", "question_feature_size",
+            "hidden_size", "acoustic_feature_size", "acoustic_num_layers", "question_feature_size",
             "delivery_feature_size", "language_use_feature_size", "max_audio_frames", "max_question_tokens",
             "max_delivery_segments", "max_words", "acoustic_downsample", "num_hidden_layers",
             "num_attention_heads", "intermediate_size",

@@ -90,6 +90,32 @@ def _downsample(features: torch.Tensor, mask: torch.Tensor, factor: int) -> tupl
     return summed / counts.clamp(min=1.0), (counts.squeeze(-1) > 0).to(mask.dtype)
 
 
+class AsaLayerWeightedSum(nn.Module):
+    """A learned weighted sum of stacked encoder layers (SUPERB): ``sum_l softmax(w)_l * LayerNorm(h_l)``.
+
+    Each layer's states are normalised (no learned scale) before weighting, so layers of different scale (Whisper's
+    residual stream grows with depth; its last layer is layer-normed) compete on their direction. The weights start
+    equal.
+
+    Args:
+        num_layers (`int`): stacked layers L.
+        size (`int`): size D of one layer's states.
+    """
+
+    def __init__(self, num_layers: int, size: int):
+        super().__init__()
+        self.num_layers, self.size = num_layers, size
+        self.layer_weights = nn.Parameter(torch.zeros(num_layers))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """`(batch, time, L * D)` layer after layer -> `(batch, time, D)`."""
+        batch, time, _ = features.shape
+        layers = features.reshape(batch, time, self.num_layers, self.size).float()
+        layers = nn.functional.layer_norm(layers, (self.size,))
+        weights = torch.softmax(self.layer_weights, dim=0)
+        return torch.einsum("btld,l->btd", layers, weights)
+
+
 class AsaBranchEncoder(nn.Module):
     """One branch: per-segment projection to H, positional and type embeddings, a CLS token, a transformer encoder.
 
@@ -278,6 +304,11 @@ class AsaHybridModel(AsaHybridPreTrainedModel):
 
     def __init__(self, config: AsaHybridConfig):
         super().__init__(config)
+        self.acoustic_layers = (
+            AsaLayerWeightedSum(config.acoustic_num_layers, config.acoustic_feature_size)
+            if "content" in config.branches and config.acoustic_num_layers > 1
+            else None
+        )
         self.content_encoder = (
             _branch(
                 config,
@@ -322,8 +353,9 @@ class AsaHybridModel(AsaHybridPreTrainedModel):
     ) -> AsaHybridModelOutput | tuple:
         r"""
         Args:
-            acoustic_features (`torch.FloatTensor` of shape `(batch, frames, acoustic_feature_size)`):
-                Frozen acoustic-encoder (Whisper) states of the answer.
+            acoustic_features (`torch.FloatTensor` of shape `(batch, frames, layers * acoustic_feature_size)`):
+                Frozen acoustic-encoder (Whisper) states of the answer; ``layers = config.acoustic_num_layers``,
+                layer after layer along the last axis.
             acoustic_attention_mask (`torch.LongTensor` of shape `(batch, frames)`, *optional*):
                 1 for real frames, 0 for padding (all ones when omitted).
             question_features (`torch.FloatTensor` of shape `(batch, tokens, question_feature_size)`):
@@ -343,8 +375,10 @@ class AsaHybridModel(AsaHybridPreTrainedModel):
         if self.content_encoder is not None:
             acoustic, acoustic_mask = _check_pair(
                 "acoustic_features", acoustic_features, acoustic_attention_mask,
-                config.acoustic_feature_size, config.max_audio_frames,
+                config.acoustic_num_layers * config.acoustic_feature_size, config.max_audio_frames,
             )  # fmt: skip
+            if self.acoustic_layers is not None:
+                acoustic = self.acoustic_layers(acoustic)
             acoustic, acoustic_mask = _downsample(acoustic, acoustic_mask, config.acoustic_downsample)
             question, question_mask = _check_pair(
                 "question_features", question_features, question_attention_mask,
@@ -576,6 +610,7 @@ __all__ = [
     "AsaHybridModel",
     "AsaHybridModelOutput",
     "AsaHybridPreTrainedModel",
+    "AsaLayerWeightedSum",
     "AsaOrdinalClassifierOutput",
     "AsaPooledBranch",
     "AsaStandardize",

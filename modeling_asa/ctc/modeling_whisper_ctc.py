@@ -77,7 +77,7 @@ def trimmed_mel_frames(num_samples: int, window: int = 3000) -> int:
     return min(window, -(-needed // TRIM_MULTIPLE_MEL) * TRIM_MULTIPLE_MEL)
 
 
-def whisper_encode(encoder: WhisperEncoder, input_features: torch.Tensor) -> torch.Tensor:
+def whisper_encode(encoder: WhisperEncoder, input_features: torch.Tensor, all_layers: bool = False) -> torch.Tensor:
     """Whisper encoder states of log-mel windows of any length up to one window (the trimmed mode).
 
     ``WhisperEncoder.forward`` insists on whole 30 s windows; this runs the same layers on ``frames <= 3000``
@@ -87,17 +87,26 @@ def whisper_encode(encoder: WhisperEncoder, input_features: torch.Tensor) -> tor
     Args:
         encoder: A (pretrained) ``WhisperEncoder`` in eval mode.
         input_features: ``(batch, num_mel_bins, frames)``, ``frames`` even and at most one window.
+        all_layers: Return every layer's states, not only the last: the embedding output, the output of each
+            layer but the last, and the last layer's output after the final layer norm (``encoder_layers + 1``).
 
     Returns:
-        ``(batch, frames / 2, d_model)`` states.
+        ``(batch, frames / 2, d_model)`` states, or ``(batch, frames / 2, encoder_layers + 1, d_model)`` with
+        ``all_layers``.
     """
     hidden = nn.functional.gelu(encoder.conv1(input_features))
     hidden = nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)
     hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]].to(hidden.dtype)
     hidden = nn.functional.dropout(hidden, p=encoder.dropout, training=encoder.training)
+    layers = [hidden]
     for layer in encoder.layers:
         hidden = layer(hidden, None)
-    return encoder.layer_norm(hidden)
+        if all_layers:
+            layers.append(hidden)
+    last = encoder.layer_norm(hidden)
+    if not all_layers:
+        return last
+    return torch.stack([*layers[:-1], last], dim=2)
 
 
 def ctc_output_lengths(mel_lengths: torch.Tensor) -> torch.Tensor:

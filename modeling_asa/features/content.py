@@ -42,6 +42,8 @@ SAMPLING_RATE = 16000
 """Sampling rate (Hz) the Whisper feature extractor expects."""
 WHISPER_SAMPLES_PER_FRAME = 320
 """Samples per encoder output frame: hop 160 and a stride-2 convolution, i.e. 20 ms at 16 kHz."""
+ACOUSTIC_LAYERS = ("last", "all")
+"""Which Whisper encoder layers the content stage keeps: the last one, or all of them (a learned weighted sum)."""
 
 _T = TypeVar("_T")
 
@@ -163,6 +165,11 @@ class AcousticEncoder:
         acoustic_window (`str`, *optional*, defaults to `"full"`): ``"full"`` encodes every chunk in a whole 30 s
             window (Whisper's training condition); ``"trimmed"`` encodes only the chunk's own log-mel frames, rounded
             up to whole seconds (positional embeddings sliced to match), so a 3 s answer costs about a tenth.
+        acoustic_layers (`str`, *optional*, defaults to `"last"`): ``"last"`` keeps the last layer's states;
+            ``"all"`` keeps every layer's (the embedding output, each layer's output, the last after the final layer
+            norm: [`num_layers`] of them, concatenated layer after layer along the last axis) for a model that learns
+            a weighted sum of the layers (``AsaHybridConfig.acoustic_num_layers``). ``"all"`` stores
+            ``num_layers`` times as much.
 
     Example:
         >>> encoder = AcousticEncoder(".cache/models/whisper-base", device="cpu")  # doctest: +SKIP
@@ -178,6 +185,7 @@ class AcousticEncoder:
         dtype: torch.dtype | None = None,
         batch_size: int = 8,
         acoustic_window: str = "full",
+        acoustic_layers: str = "last",
     ) -> None:
         from transformers import AutoConfig, WhisperFeatureExtractor, WhisperModel
 
@@ -187,6 +195,9 @@ class AcousticEncoder:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if acoustic_window not in ACOUSTIC_WINDOWS:
             raise ValueError(f"acoustic_window must be one of {list(ACOUSTIC_WINDOWS)}, got {acoustic_window!r}")
+        if acoustic_layers not in ACOUSTIC_LAYERS:
+            raise ValueError(f"acoustic_layers must be one of {list(ACOUSTIC_LAYERS)}, got {acoustic_layers!r}")
+        self.acoustic_layers = acoustic_layers
         self._name = os.fspath(model_name_or_path)
         self.device = _resolve_device(device)
         self.dtype = dtype or (torch.float16 if self.device.type == "cuda" else torch.float32)
@@ -219,6 +230,11 @@ class AcousticEncoder:
         return int(self.encoder.config.d_model)
 
     @property
+    def num_layers(self) -> int:
+        """Layers of states per frame: 1 (``acoustic_layers="last"``) or the encoder's layers + 1 (``"all"``)."""
+        return int(self.encoder.config.encoder_layers) + 1 if self.acoustic_layers == "all" else 1
+
+    @property
     def frame_rate(self) -> float:
         """Output frames per second (50.0: one frame per 20 ms)."""
         return SAMPLING_RATE / WHISPER_SAMPLES_PER_FRAME
@@ -231,7 +247,7 @@ class AcousticEncoder:
             show_progress: Show a progress bar when there is more than one batch.
 
         Returns:
-            One float16 array per answer, shape ``(num_frames, hidden_size)`` with
+            One float16 array per answer, shape ``(num_frames, num_layers * hidden_size)`` with
             ``num_frames = sum(ceil(chunk_samples / 320))`` over its 30 s chunks (at least 1 per chunk).
 
         Raises:
@@ -270,7 +286,10 @@ class AcousticEncoder:
                 features = self.feature_extractor(
                     batch, sampling_rate=SAMPLING_RATE, return_tensors="pt", device=str(self.device)
                 ).input_features.to(self.device, self.dtype)
-                if trimmed:
+                if self.acoustic_layers == "all":
+                    frames = features[:, :, : keeps[indices[0]]] if trimmed else features
+                    hidden = whisper_encode(self.encoder, frames, all_layers=True).flatten(2)
+                elif trimmed:
                     hidden = whisper_encode(self.encoder, features[:, :, : keeps[indices[0]]])
                 else:
                     hidden = self.encoder(features).last_hidden_state
@@ -382,12 +401,16 @@ class QuestionEncoder:
 
 
 class ContentStage(FeatureStage):
-    """The content stage: Whisper encoder states of each answer (float16, frames x ``d_model``).
+    """The content stage: Whisper encoder states of each answer (float16, frames x ``d_model``, or frames x
+    ``layers * d_model`` with ``acoustic_layers="all"``).
 
     Args:
         acoustic_encoder (`str`): Whisper model id or folder.
         acoustic_window (`str`, *optional*, defaults to `"full"`): ``"full"`` or ``"trimmed"`` (see
             [`AcousticEncoder`]).
+        acoustic_layers (`str`, *optional*, defaults to `"last"`): ``"last"`` or ``"all"`` (see
+            [`AcousticEncoder`]); recorded in the recipe only when ``"all"``, so caches of the last layer keep their
+            key.
         device (`str`, *optional*), batch_size (`int`, *optional*): see [`FeatureStage`].
     """
 
@@ -395,21 +418,36 @@ class ContentStage(FeatureStage):
     model_options = ("acoustic_encoder",)
 
     def __init__(
-        self, acoustic_encoder: str, acoustic_window: str = "full", device: str | None = None, batch_size: int = 8
+        self,
+        acoustic_encoder: str,
+        acoustic_window: str = "full",
+        device: str | None = None,
+        batch_size: int = 8,
+        acoustic_layers: str = "last",
     ) -> None:
         super().__init__(device, batch_size)
         self.acoustic_encoder = acoustic_encoder
         self.acoustic_window = acoustic_window
+        self.acoustic_layers = acoustic_layers
         self.encoder: AcousticEncoder | None = None
 
     def settings(self) -> dict[str, Any]:
-        return {"acoustic_encoder": self.acoustic_encoder, "acoustic_window": self.acoustic_window}
+        settings = {"acoustic_encoder": self.acoustic_encoder, "acoustic_window": self.acoustic_window}
+        if self.acoustic_layers != "last":
+            settings["acoustic_layers"] = self.acoustic_layers
+        return settings
+
+    @property
+    def num_layers(self) -> int:
+        """Layers of states per frame in ``acoustic_features`` (loads the encoder)."""
+        self.load()
+        return self.encoder.num_layers
 
     def load(self) -> None:
         if self.encoder is None:
             self.encoder = AcousticEncoder(
                 self.acoustic_encoder, device=self.device, batch_size=self.batch_size,
-                acoustic_window=self.acoustic_window,
+                acoustic_window=self.acoustic_window, acoustic_layers=self.acoustic_layers,
             )  # fmt: skip
             self.loaded = True
 
@@ -420,7 +458,7 @@ class ContentStage(FeatureStage):
 
     def columns(self) -> dict[str, Column]:
         self.load()
-        return {"acoustic_features": Column("float16", self.encoder.hidden_size, "frame")}
+        return {"acoustic_features": Column("float16", self.encoder.num_layers * self.encoder.hidden_size, "frame")}
 
 
 class QuestionStage(FeatureStage):
@@ -466,6 +504,7 @@ class QuestionStage(FeatureStage):
 
 
 __all__ = [
+    "ACOUSTIC_LAYERS",
     "SAMPLING_RATE",
     "WHISPER_SAMPLES_PER_FRAME",
     "AcousticEncoder",

@@ -534,12 +534,16 @@ class DeliveryStage(FeatureStage):
         return same
 
     def _head_log_probs(self, states: np.ndarray, n_samples: int) -> np.ndarray:
-        """CTC log posteriors of the ASR head on content states (float16 as cached, computed in float32)."""
+        """CTC log posteriors of the ASR head on content states (float16 as cached, computed in float32).
+
+        With every layer kept (``acoustic_layers="all"``) the last ``d_model`` columns are the last layer's states.
+        """
         import torch
 
         model = self.extractor.multi.model
         frames = int(model._get_feat_extract_output_lengths(n_samples))
-        hidden = torch.from_numpy(np.asarray(states, dtype=np.float32)[:frames]).unsqueeze(0).to(model.device)
+        last = np.asarray(states, dtype=np.float32)[:frames, -int(model.config.d_model) :]
+        hidden = torch.from_numpy(np.ascontiguousarray(last)).unsqueeze(0).to(model.device)
         with torch.inference_mode():
             logits = model.head(hidden.to(model.head.output.weight.dtype), torch.tensor([hidden.shape[1]]))
         return torch.log_softmax(logits[0].float(), dim=-1).cpu().numpy()

@@ -65,6 +65,7 @@ def build_stages(
     inventory: dict[str, Any] | None = None,
     share_content_pass: bool = True,
     acoustic_window: str = "full",
+    acoustic_layers: str = "last",
     device: str | None = None,
     batch_size: int = 8,
 ) -> dict[str, FeatureStage]:
@@ -86,8 +87,9 @@ def build_stages(
         if not (acoustic_encoder and context_encoder):
             raise RecipeError("the content stage needs both acoustic_encoder and context_encoder")
         stages["content"] = ContentStage(
-            absolute_model(acoustic_encoder), acoustic_window, device=device, batch_size=batch_size
-        )
+            absolute_model(acoustic_encoder), acoustic_window, device=device, batch_size=batch_size,
+            acoustic_layers=acoustic_layers,
+        )  # fmt: skip
         stages["question"] = QuestionStage(absolute_model(context_encoder), device=device)
     if ctc_model:
         shared = absolute_model(acoustic_encoder) if share_content_pass and acoustic_encoder else None
@@ -155,6 +157,7 @@ def stages_from_recipe(
         inventory=recorded.get("language_use", {}).get("inventory"),
         share_content_pass=bool(delivery.get("shares_content_pass")),
         acoustic_window=recorded.get("content", delivery).get("acoustic_window", "full"),
+        acoustic_layers=recorded.get("content", {}).get("acoustic_layers", "last"),
         device=device,
         batch_size=batch_size,
     )

@@ -77,6 +77,8 @@ class PrepareSettings:
         strict: stop at the first problem (corpus, model loading or response) instead of reporting and going on.
         acoustic_window: ``"full"`` (Whisper encoders read 30 s windows) or ``"trimmed"`` (the answer's own
             frames), for the content stage and the Whisper-encoder aligners.
+        acoustic_layers: ``"last"`` (the content stage keeps the Whisper encoder's last layer) or ``"all"`` (every
+            layer, for a model that learns their weighted sum; several times the disk).
     """
 
     acoustic_encoder: str = "openai/whisper-base"
@@ -98,6 +100,7 @@ class PrepareSettings:
     stages: tuple[str, ...] = STAGES
     strict: bool = False
     acoustic_window: str = "full"
+    acoustic_layers: str = "last"
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.stages if s not in STAGES]
@@ -109,6 +112,8 @@ class PrepareSettings:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         if self.acoustic_window not in ("full", "trimmed"):
             raise ValueError(f"acoustic_window must be full or trimmed, got {self.acoustic_window!r}")
+        if self.acoustic_layers not in ("last", "all"):
+            raise ValueError(f"acoustic_layers must be last or all, got {self.acoustic_layers!r}")
 
     def build_stages(self, device: str | None = None) -> dict[str, FeatureStage]:
         """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words)."""
@@ -122,6 +127,7 @@ class PrepareSettings:
             lm=self.lm if "delivery" in self.stages else None,
             spacy_model=self.spacy_model if "language_use" in self.stages else None,
             acoustic_window=self.acoustic_window,
+            acoustic_layers=self.acoustic_layers,
             device=device,
             batch_size=self.batch_size,
         )
@@ -639,6 +645,8 @@ class FeaturePipeline:
                 logger.warning("no train split: the delivery features are written without normalisation statistics")
         labels = {"label_column": s.label_column, "label_source": corpus.label_source, "rater_rule": s.rater_rule}
         recipe = make_recipe(recorded, delivery_normalisation=normalisation, labels=labels)
+        # acoustic_features hold this many layers of d_model states per frame (acoustic_layers="all": all of them)
+        acoustic_layers = self.stages["content"].num_layers if written["content"] else 1
         metadata: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "pipeline_version": PIPELINE_VERSION,
@@ -658,7 +666,10 @@ class FeaturePipeline:
                 "language_model": recipe["stages"]["lm"]["lm"] if "lm" in ran and written["delivery"] else None,
             },
             "dims": {
-                "acoustic_feature_size": columns["acoustic_features"].width if written["content"] else None,
+                "acoustic_feature_size": columns["acoustic_features"].width // acoustic_layers
+                if written["content"]
+                else None,
+                "acoustic_num_layers": acoustic_layers if written["content"] else None,
                 "question_feature_size": columns["question_features"].width if written["content"] else None,
                 "delivery_feature_size": len(DELIVERY_FIELDS) if written["delivery"] else None,
                 "language_use_feature_size": columns["language_use_features"].width

@@ -35,7 +35,13 @@ FORMAT_VERSION = 1
 #: Per-response feature columns (variable-length 2-D arrays).
 ARRAY_COLUMNS = ("acoustic_features", "delivery_features", "language_use_features")
 #: metadata["dims"] key -> AsaHybridConfig argument.
-DIM_KEYS = ("acoustic_feature_size", "question_feature_size", "delivery_feature_size", "language_use_feature_size")
+DIM_KEYS = (
+    "acoustic_feature_size",
+    "acoustic_num_layers",
+    "question_feature_size",
+    "delivery_feature_size",
+    "language_use_feature_size",
+)
 
 
 class FeaturesError(ValueError):
