@@ -305,6 +305,18 @@ def unseen_group_subset(test_unknown, train_dataset, metadata: dict):
     return test_unknown.select(keep)
 
 
+def add_length_column(dataset, branches: list[str], name: str):
+    """``dataset`` with a ``name`` column of each answer's sequence length (for ``--train_sampling_strategy
+    group_by_length``): its Whisper frames with the content branch, else its words. Batches of similar length pad
+    less: the branch transformers' cost follows the longest answer of a batch."""
+    column = "acoustic_features" if "content" in branches else (
+        "delivery_features" if "delivery" in branches else "language_use_features"
+    )  # fmt: skip
+    lengths = [len(features) for batch in dataset.select_columns([column]).iter(batch_size=256) for features in
+               batch[column]]  # fmt: skip
+    return dataset.add_column(name, lengths)
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     model_args, data_args, training_args = parse_args(sys.argv[1:] if argv is None else argv)
     branches = validate_args(model_args, data_args)
@@ -336,6 +348,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         reported = {split: feature_set.dataset[split] for split in [data_args.eval_split, *test_splits]}
     if data_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(data_args.max_train_samples, len(train_dataset))))
+    if (
+        training_args.train_sampling_strategy == "group_by_length"
+        and training_args.length_column_name not in train_dataset.column_names
+    ):
+        train_dataset = add_length_column(train_dataset, branches, training_args.length_column_name)
     if data_args.unseen_speaker_split and "test_unknown" in reported:
         unseen = unseen_group_subset(reported["test_unknown"], train_dataset, feature_set.metadata)
         if unseen is not None:

@@ -82,6 +82,19 @@ class AsaTrainer(Trainer):
         self._component_sums: dict[str, tuple[float, int]] = {}
         self._component_count = 0
 
+    def _get_eval_sampler(self, eval_dataset):
+        """Evaluate and predict in the dataset's order, also with ``train_sampling_strategy="group_by_length"``.
+
+        transformers 5 groups evaluation batches by length too (a seeded shuffle): the metrics survive that, but
+        `predict` would return rows in another order than the dataset's, and ``train_asa.py`` pairs predictions with
+        ``dataset["response_id"]``. Length grouping is kept for training only.
+        """
+        if self.args.train_sampling_strategy == "group_by_length" and eval_dataset is not None:
+            if self.args.world_size <= 1:
+                return torch.utils.data.SequentialSampler(eval_dataset)
+            return None
+        return super()._get_eval_sampler(eval_dataset)
+
     def create_model_card(self, *args, **kwargs) -> None:
         """Keep the model card ``train_asa.py`` wrote (metrics per split, objective, feature recipe).
 

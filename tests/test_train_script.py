@@ -86,3 +86,28 @@ def test_features_run_reports_the_unseen_speaker_variant(trained, tmp_path):
     rows = (out / "predictions_test_unknown_unseen.csv").read_text().splitlines()[1:]
     assert sorted(row.split(",")[0] for row in rows) == expected
     assert set(train_asa.main([*argv, "--unseen_speaker_split", "false"])) == {"dev", "test_known", "test_unknown"}
+
+
+def test_length_grouped_batches_read_the_answers_lengths(trained, tmp_path):
+    """--train_sampling_strategy group_by_length: batches of similar length, lengths from the features."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from modeling_asa.features.store import load_features
+
+    train = load_features(trained["root"] / "features").dataset["train"]
+    with_lengths = train_asa.add_length_column(train, ["content", "delivery"], "length")
+    assert with_lengths["length"] == [len(a) for a in train["acoustic_features"]]
+    words = train_asa.add_length_column(train, ["delivery"], "length")["length"]
+    assert words == [len(d) for d in train["delivery_features"]] and words != with_lengths["length"]
+    # the sampler Trainer builds from that column puts the longest answer first and groups by length
+    order = list(LengthGroupedSampler(8, lengths=with_lengths["length"]))
+    assert with_lengths["length"][order[0]] == max(with_lengths["length"])
+    out = tmp_path / "run"
+    argv = [*TINY, "--features_dir", str(trained["root"] / "features"), "--branches", ",".join(trained["stages"]),
+            "--output_dir", str(out), "--train_sampling_strategy", "group_by_length"]  # fmt: skip
+    results = train_asa.main(argv)
+    assert {"dev", "test_known"} <= set(results) and (out / "asa_results.json").exists()
+    # predictions stay in the dataset's order (transformers 5 would group evaluation batches by length too)
+    rows = (out / "predictions_dev.csv").read_text().splitlines()[1:]
+    dev = load_features(trained["root"] / "features").dataset["dev"]
+    assert [row.split(",")[0] for row in rows] == list(dev["response_id"])
