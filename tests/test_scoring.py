@@ -103,7 +103,12 @@ def test_scorer_computes_the_stored_features(trained):
         assert isinstance(mine, dict), mine
         assert list(mine["words"]) == list(stored["words"])
         for column in columns:
-            np.testing.assert_array_equal(np.asarray(mine[column]), np.asarray(stored[column]), err_msg=column)
+            if column == "delivery_features":
+                # float32 rounding only: the CTC posteriors run in other batches here than in asa-prepare, and on
+                # some CPUs (AVX-512 kernels) a matrix product's last bit depends on the batch's shape
+                np.testing.assert_allclose(mine[column], stored[column], rtol=1e-5, atol=1e-7, err_msg=column)
+            else:
+                np.testing.assert_array_equal(np.asarray(mine[column]), np.asarray(stored[column]), err_msg=column)
         np.testing.assert_array_equal(mine["question_features"], features.question_features[stored["question_id"]])
 
 
