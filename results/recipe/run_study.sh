@@ -3,10 +3,13 @@
 # (results/recipe/folds.json: 5 folds, seed 0, stratified by age band). No test split is read here.
 # Resumable: a finished fold is skipped, so re-running continues where an interrupted run stopped.
 # Usage: bash results/recipe/run_study.sh [SETTING ...]   (default: every setting, in the order below)
-#   FOLDS=0,1,2 runs only those folds (planned for the hybrid settings, to fit the CPU budget; nothing has run yet).
+#   FOLDS=0,1,2 runs only those folds (planned for the hybrid settings, to fit the CPU budget).
+# hybrid_pool4_layers reads features with every Whisper layer (FEATURES_LAYERS): copy the features folder, then
+#   OUT=$FEATURES_LAYERS bash scripts/prepare_speechocean762.sh --acoustic-layers all   (recomputes the content stage only)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FEATURES=${FEATURES:-$HOME/.cache/modeling_asa/features/speechocean762}
+FEATURES_LAYERS=${FEATURES_LAYERS:-$HOME/.cache/modeling_asa/features/speechocean762-layers}
 OUT=results/recipe/runs
 # No checkpoint selection inside a fold: the final model is scored, and the per-epoch curve chooses the epochs.
 COMMON=(--load_best_model_at_end false --save_strategy no --disable_tqdm true)
@@ -22,14 +25,19 @@ declare -A SETTINGS=(
   [hybrid_pool16]="--acoustic_downsample 16 --num_train_epochs 10"
   [hybrid_pool4_lr5e-4_warmup]="--acoustic_downsample 4 --num_train_epochs 10 --learning_rate 5e-4 --warmup_ratio 0.1"
   [hybrid_pool4_dropout0.3]="--acoustic_downsample 4 --num_train_epochs 10 --hidden_dropout_prob 0.3"
+  # batches of similar length (a speed-up: less padding; it also changes which answers share a batch)
+  [hybrid_pool4_grouped]="--acoustic_downsample 4 --num_train_epochs 10 --train_sampling_strategy group_by_length"
+  # a learned weighted sum of the 7 Whisper-base layers instead of the last one (features: FEATURES_LAYERS)
+  [hybrid_pool4_layers]="--acoustic_downsample 4 --num_train_epochs 10"
 )
-ORDER=(baseline_linear baseline_linear_all hybrid_pool4 hybrid_pool4_balanced hybrid_pool16
-       hybrid_pool4_lr5e-4_warmup hybrid_pool4_dropout0.3)
+declare -A SETTING_FEATURES=([hybrid_pool4_layers]="$FEATURES_LAYERS")
+ORDER=(baseline_linear baseline_linear_all hybrid_pool4 hybrid_pool4_grouped hybrid_pool4_balanced hybrid_pool16
+       hybrid_pool4_lr5e-4_warmup hybrid_pool4_dropout0.3 hybrid_pool4_layers)
 [ $# -gt 0 ] && ORDER=("$@")
 for name in "${ORDER[@]}"; do
   [ -n "${SETTINGS[$name]+x}" ] || { echo "run_study.sh: unknown setting $name; known: ${!SETTINGS[*]}" >&2; exit 2; }
   # shellcheck disable=SC2086
-  python scripts/cross_validate.py --features_dir "$FEATURES" --folds_file results/recipe/folds.json \
+  python scripts/cross_validate.py --features_dir "${SETTING_FEATURES[$name]:-$FEATURES}" --folds_file results/recipe/folds.json \
     --output "$OUT/$name" ${FOLDS:+--only_folds "$FOLDS"} -- "${COMMON[@]}" ${SETTINGS[$name]}
 done
 python -m modeling_asa.tools.cross_validate "$OUT"/*/ | tee results/recipe/table.md
