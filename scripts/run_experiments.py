@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def summarize(results: dict[str, dict]) -> str:
     """Mean, sample std over seeds and the half-width of a 95% t-interval of the mean, per setting and split."""
-    from modeling_asa.tools.cross_validate import mean_std_ci
+    from modeling_asa.metrics.stats import mean_std_ci
 
     by_setting: dict[str, list[dict]] = {}
     for entry in results.values():

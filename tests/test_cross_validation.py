@@ -10,6 +10,7 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 from modeling_asa.data.folds import FoldsError, fold_datasets, load_folds, make_group_folds, save_folds
+from modeling_asa.metrics.stats import mean_std_ci, paired_difference
 from modeling_asa.tools import cross_validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,10 +93,18 @@ def test_fold_datasets_hold_out_the_fold_speakers():
 
 
 def test_mean_std_ci_and_expected_decoding():
-    summary = cross_validate.mean_std_ci([0.5, 0.7, 0.6])
+    summary = mean_std_ci([0.5, 0.7, 0.6])
     assert summary["mean"] == pytest.approx(0.6) and summary["std"] == pytest.approx(0.1)
-    assert summary["ci95"] == pytest.approx(4.303 * 0.1 / np.sqrt(3))
-    assert cross_validate.mean_std_ci([0.4]) == {"mean": 0.4, "std": 0.0, "ci95": 0.0, "n": 1}
+    assert summary["ci95"] == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-4)
+    assert mean_std_ci([0.4]) == {"mean": 0.4, "std": 0.0, "ci95": 0.0, "n": 1}
+    # 16 degrees of freedom (a df the former lookup table lacked): the exact quantile, 2.120
+    assert mean_std_ci(np.arange(17.0))["ci95"] == pytest.approx(
+        2.1199 * np.arange(17.0).std(ddof=1) / np.sqrt(17), rel=1e-4
+    )
+    pair = paired_difference([0.8, 0.75, 0.9], [0.7, 0.7, 0.8])
+    assert pair["mean"] == pytest.approx(0.25 / 3) and pair["n"] == 3
+    with pytest.raises(ValueError, match="paired values must match one to one, got 2 and 3"):
+        paired_difference([0.1, 0.2], [0.1, 0.2, 0.3])
     probabilities = np.array([[0.5, 0.0, 0.5], [0.1, 0.8, 0.1], [0.0, 0.2, 0.8], [0.6, 0.4, 0.0]])
     # expected class indices 1.0, 1.0, 1.8, 0.4: the argmax would give 0, 1, 2, 0
     assert cross_validate.decode_expected(probabilities).tolist() == [1, 1, 2, 0]

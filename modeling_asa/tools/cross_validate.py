@@ -28,24 +28,11 @@ import numpy as np
 
 from ..data.folds import FoldsError, folds_for_features, load_folds, save_folds
 from ..metrics import compute_ordinal_metrics
+from ..metrics.stats import mean_std_ci
 
 logger = logging.getLogger(__name__)
 
 METRICS = ("accuracy", "macro_f1", "qwk")
-#: t quantiles (two-sided 95%) by degrees of freedom, for the interval of a mean over few folds or seeds.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 19: 2.093, 24: 2.064, 29: 2.045}  # fmt: skip
-
-
-def mean_std_ci(values: Sequence[float]) -> dict[str, float]:
-    """Mean, sample standard deviation and the half-width of a 95% t-interval of the mean (0 for one value)."""
-    x = np.asarray(values, dtype=np.float64)
-    n = len(x)
-    if n == 0:
-        raise ValueError("no values to summarise")
-    std = float(x.std(ddof=1)) if n > 1 else 0.0
-    t = _T95[max(k for k in _T95 if k <= n - 1)] if n > 1 else 0.0
-    return {"mean": float(x.mean()), "std": std, "ci95": t * std / np.sqrt(n), "n": n}
 
 
 def decode_expected(probabilities: np.ndarray) -> np.ndarray:
@@ -228,7 +215,6 @@ __all__ = [
     "fold_metrics",
     "format_summary",
     "main",
-    "mean_std_ci",
     "summarize_folds",
     "table_main",
 ]
