@@ -43,6 +43,26 @@ GRIDS = {
     ],
     # the hybrid with CE + W-RankSim alone (the same run names as in the regularizers grid)
     "hybrid": [{"loss": "ce", "regularizer": "w_ranksim"}],
+    # the paper's Table 1: models x objectives (issue 10), plus CORN on the hybrid
+    "table1": [
+        {"branches": b, "loss": loss, "regularizer": reg}
+        for b in ("content,delivery,language_use", "content,delivery", "content")
+        for loss, reg in (
+            ("ce", "none"),
+            ("ce", "w_ranksim"),
+            ("lmcl", "none"),
+            ("lmcl", "w_ranksim"),
+            ("ce", "ranksim"),
+            ("lmcl", "ranksim"),
+        )
+    ]
+    + [{"branches": "content,delivery,language_use", "loss": "corn", "regularizer": "none"}],
+    # the paper's Figure 4: LMCL alone and with either regulariser, across training batch sizes
+    "batch_size": [
+        {"loss": "lmcl", "regularizer": reg, "per_device_train_batch_size": str(size)}
+        for reg in ("none", "ranksim", "w_ranksim")
+        for size in (2, 4, 8, 16, 32)
+    ],
     # Table 1-style ablation of the branches (CE + W-RankSim)
     "branches": [
         {"branches": b, "loss": "ce", "regularizer": "w_ranksim"}
@@ -81,6 +101,10 @@ def main(argv: list[str] | None = None) -> dict:
                 cli += [item for k, v in setting.items() for item in (f"--{k}", v)]
                 logger.info("%s: training", name)
                 train_asa.main(cli + list(args.train_args))
+                # what reproduces the run (results/ folders keep it next to asa_results.json)
+                (run_dir / "run_args.json").write_text(
+                    json.dumps({"setting": setting, "seed": seed, "train_asa": cli + list(args.train_args)}, indent=1)
+                )
                 # keep the final model and metrics, drop the intermediate checkpoints
                 for checkpoint in run_dir.glob("checkpoint-*"):
                     shutil.rmtree(checkpoint)

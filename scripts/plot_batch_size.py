@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""The Figure 4 analogue: QWK against training batch size per regulariser, mean and sample std over seeds.
+
+Reads the run folders of ``scripts/run_experiments.py --grid batch_size`` (each holds ``asa_results.json`` and
+``run_args.json``), writes one PNG with a panel per split (error bars: sample std over seeds) and prints the
+Markdown table of the same numbers (mean ± std [95% CI half-width], seeds).
+
+Example::
+
+    python scripts/plot_batch_size.py --runs results/batch_size --output results/batch_size/qwk_by_batch_size.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from modeling_asa.metrics.stats import mean_std_ci
+
+logger = logging.getLogger("plot_batch_size")
+
+LABELS = {"none": "LMCL", "ranksim": "LMCL + RankSim", "w_ranksim": "LMCL + W-RankSim"}
+
+
+def collect(runs_dir: Path, metric: str, splits: list[str]) -> dict[str, dict[int, dict[str, list[float]]]]:
+    """regulariser -> batch size -> split -> per-seed values, from every run folder under ``runs_dir``."""
+    table: dict[str, dict[int, dict[str, list[float]]]] = {}
+    for args_file in sorted(runs_dir.glob("*/run_args.json")):
+        results_file = args_file.with_name("asa_results.json")
+        if not results_file.is_file():
+            logger.warning("%s: no asa_results.json (unfinished run), left out", args_file.parent)
+            continue
+        setting = json.loads(args_file.read_text())["setting"]
+        if "per_device_train_batch_size" not in setting:
+            continue
+        results = json.loads(results_file.read_text())
+        cell = table.setdefault(setting.get("regularizer", "none"), {}).setdefault(
+            int(setting["per_device_train_batch_size"]), {}
+        )
+        for split in splits:
+            if split in results:
+                cell.setdefault(split, []).append(float(results[split][metric]))
+    if not table:
+        raise SystemExit(f"plot_batch_size.py: error: {runs_dir}: no finished run with a per_device_train_batch_size")
+    return table
+
+
+def markdown(table: dict, metric: str, splits: list[str]) -> str:
+    header = "| objective | batch size | seeds | " + " | ".join(f"{s} {metric}" for s in splits) + " |"
+    lines = [header, "|---" * (3 + len(splits)) + "|"]
+    for reg in sorted(table, key=list(LABELS).index):
+        for size in sorted(table[reg]):
+            cells, seeds = [], 0
+            for split in splits:
+                values = table[reg][size].get(split, [])
+                seeds = max(seeds, len(values))
+                if not values:
+                    cells.append("-")
+                    continue
+                s = mean_std_ci(values)
+                cells.append(f"{s['mean']:.3f} ± {s['std']:.3f} [±{s['ci95']:.3f}]")
+            lines.append(f"| {LABELS.get(reg, reg)} | {size} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: dict, metric: str, splits: list[str], output: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(splits), figsize=(5 * len(splits), 4), sharey=True, squeeze=False)
+    for ax, split in zip(axes[0], splits):
+        for offset, reg in enumerate(sorted(table, key=list(LABELS).index)):
+            sizes = [b for b in sorted(table[reg]) if table[reg][b].get(split)]
+            stats = [mean_std_ci(table[reg][b][split]) for b in sizes]
+            # a small horizontal offset per objective keeps the error bars apart on the log axis
+            x = [b * 2 ** (0.06 * (offset - 1)) for b in sizes]
+            ax.errorbar(x, [s["mean"] for s in stats], yerr=[s["std"] for s in stats], marker="o", capsize=3,
+                        label=LABELS.get(reg, reg))  # fmt: skip
+        ax.set_xscale("log", base=2)
+        sizes_all = sorted({b for reg in table for b in table[reg]})
+        ax.set_xticks(sizes_all, [str(b) for b in sizes_all])
+        ax.set_xlabel("training batch size")
+        ax.set_title(split)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"{metric.upper()} (mean ± sample std over seeds)")
+    axes[0][-1].legend(loc="lower right")
+    fig.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", required=True, help="folder of the batch_size grid's run folders")
+    parser.add_argument("--output", required=True, help="the PNG to write")
+    parser.add_argument("--metric", default="qwk", choices=["qwk", "macro_f1", "accuracy"])
+    parser.add_argument("--splits", default="dev,test_known", help="comma-separated splits, one panel each")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
+    splits = [s for s in args.splits.split(",") if s]
+    table = collect(Path(args.runs), args.metric, splits)
+    plot(table, args.metric, splits, Path(args.output))
+    text = markdown(table, args.metric, splits)
+    print(text)
+    logger.info("wrote %s", args.output)
+    return text
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""scripts/plot_batch_size.py on run folders laid out as run_experiments.py writes them."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import plot_batch_size
+
+
+def _run(folder: Path, reg: str, size: int, seed: int, dev: float, test: float) -> None:
+    folder.mkdir(parents=True)
+    setting = {"loss": "lmcl", "regularizer": reg, "per_device_train_batch_size": str(size)}
+    (folder / "run_args.json").write_text(json.dumps({"setting": setting, "seed": seed, "train_asa": []}))
+    results = {s: {"qwk": q, "macro_f1": 0.1, "accuracy": 0.2} for s, q in (("dev", dev), ("test_known", test))}
+    (folder / "asa_results.json").write_text(json.dumps(results))
+
+
+def test_plot_and_table_from_run_folders(tmp_path):
+    runs = tmp_path / "runs"
+    for seed, shift in enumerate((0.0, 0.02)):
+        for size in (2, 8):
+            _run(runs / f"w_{size}_{seed}", "w_ranksim", size, seed, 0.70 + shift, 0.75 + shift)
+            _run(runs / f"r_{size}_{seed}", "ranksim", size, seed, 0.60 + shift + size / 100, 0.65)
+    (runs / "unfinished").mkdir()
+    (runs / "unfinished" / "run_args.json").write_text(json.dumps({"setting": {"per_device_train_batch_size": "4"}}))
+    png = tmp_path / "out" / "qwk.png"
+    text = plot_batch_size.main(["--runs", str(runs), "--output", str(png)])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = text.splitlines()
+    assert lines[0] == "| objective | batch size | seeds | dev qwk | test_known qwk |"
+    # RankSim rows before W-RankSim rows (the LABELS order), batch sizes ascending, mean ± sample std [CI]
+    assert lines[2].startswith("| LMCL + RankSim | 2 | 2 | 0.630 ± 0.014 [±0.127]")
+    assert lines[5].startswith("| LMCL + W-RankSim | 8 | 2 | 0.710 ± 0.014")
+    assert len(lines) == 6  # the unfinished run is left out
+
+
+def test_no_finished_run_is_a_one_line_error(tmp_path):
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(SystemExit, match="no finished run with a per_device_train_batch_size"):
+        plot_batch_size.main(["--runs", str(tmp_path / "runs"), "--output", str(tmp_path / "x.png")])
