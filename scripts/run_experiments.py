@@ -81,10 +81,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--output", required=True)
     parser.add_argument("--grid", choices=sorted(GRIDS), default="regularizers")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
+    parser.add_argument(
+        "--metrics_only", action="store_true",
+        help="after each run keep only its metrics, arguments, curve and predictions (no weights): for results/",
+    )  # fmt: skip
     parser.add_argument("train_args", nargs="*", help="extra train_asa.py arguments (after --)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
     import train_asa
+    from modeling_asa.tools.cross_validate import prune_run
 
     output = Path(args.output)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -105,6 +110,8 @@ def main(argv: list[str] | None = None) -> dict:
                 (run_dir / "run_args.json").write_text(
                     json.dumps({"setting": setting, "seed": seed, "train_asa": cli + list(args.train_args)}, indent=1)
                 )
+                if args.metrics_only:
+                    prune_run(run_dir)
                 # keep the final model and metrics, drop the intermediate checkpoints
                 for checkpoint in run_dir.glob("checkpoint-*"):
                     shutil.rmtree(checkpoint)

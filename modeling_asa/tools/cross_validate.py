@@ -108,12 +108,14 @@ SUMMARY_HEADER = (
 )
 
 # what a fold keeps: its metrics, predictions, curve and arguments; weights, checkpoints and the card go
-_KEEP = ("asa_results.json", "eval_curve.json", "predictions_cv.csv", "args.json", "train_results.json")
+_KEEP = ("asa_results.json", "eval_curve.json", "args.json", "run_args.json", "train_results.json")
 
 
-def _prune(run_dir: Path) -> None:
+def prune_run(run_dir: Path) -> None:
+    """Delete everything of a finished ``train_asa.py`` run but its metrics, arguments, curve and predictions
+    (weights, checkpoints, the card and copied code go): what a results folder keeps."""
     for item in run_dir.iterdir():
-        if item.name not in _KEEP:
+        if item.name not in _KEEP and not (item.name.startswith("predictions_") and item.suffix == ".csv"):
             shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
@@ -173,7 +175,7 @@ def main(argv: Sequence[str] | None, train: Callable[[list[str]], Any]) -> dict[
         logger.info("fold %d: training", fold)
         train(cli)
         (run_dir / "args.json").write_text(json.dumps({"train_asa": cli, "folds_file": args.folds_file}, indent=1))
-        _prune(run_dir)
+        prune_run(run_dir)
     summary = summarize_folds(run_dirs)
     summary["train_args"] = list(args.train_args)
     (output / "cv_summary.json").write_text(json.dumps(summary, indent=1))
@@ -215,6 +217,7 @@ __all__ = [
     "fold_metrics",
     "format_summary",
     "main",
+    "prune_run",
     "summarize_folds",
     "table_main",
 ]
