@@ -286,11 +286,11 @@ class AcousticEncoder:
                 features = self.feature_extractor(
                     batch, sampling_rate=SAMPLING_RATE, return_tensors="pt", device=str(self.device)
                 ).input_features.to(self.device, self.dtype)
+                frames = features[:, :, : keeps[indices[0]]] if trimmed else features
                 if self.acoustic_layers == "all":
-                    frames = features[:, :, : keeps[indices[0]]] if trimmed else features
                     hidden = whisper_encode(self.encoder, frames, all_layers=True).flatten(2)
                 elif trimmed:
-                    hidden = whisper_encode(self.encoder, features[:, :, : keeps[indices[0]]])
+                    hidden = whisper_encode(self.encoder, frames)
                 else:
                     hidden = self.encoder(features).last_hidden_state
                 hidden = hidden.to(torch.float16).cpu().numpy()
