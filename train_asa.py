@@ -20,6 +20,7 @@ split, evaluates every test split, and writes the model (with its remote code), 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -232,7 +233,14 @@ def balanced_class_weights(labels, num_classes: int) -> list[float]:
     return (len(labels) / (num_classes * np.maximum(counts, 1.0))).tolist()
 
 
-def setup_logging(training_args: AsaTrainingArguments) -> None:
+@contextlib.contextmanager
+def logging_set_up(training_args: AsaTrainingArguments):
+    """The script's log format and levels while it runs; on exit the loggers it touched (the root's handlers, this
+    script's, ``modeling_asa``'s, ``datasets``' and ``transformers``') get their levels, handlers and formats back,
+    so calling :func:`main` in-process (tests, notebooks) leaves the caller's logging as it was."""
+    touched = [logging.getLogger(), logger, logging.getLogger("modeling_asa"), logging.getLogger("datasets"),
+               logging.getLogger("transformers")]  # fmt: skip
+    saved = [(log, log.level, list(log.handlers), [h.formatter for h in log.handlers]) for log in touched]
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
         datefmt="%m/%d/%Y %H:%M:%S",
@@ -245,6 +253,14 @@ def setup_logging(training_args: AsaTrainingArguments) -> None:
     transformers.utils.logging.set_verbosity(level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
+    try:
+        yield
+    finally:
+        for log, log_level, handlers, formatters in saved:
+            log.setLevel(log_level)
+            log.handlers[:] = handlers
+            for handler, formatter in zip(handlers, formatters):
+                handler.setFormatter(formatter)
 
 
 def builtin_feature_set(num_examples: int, seed: int) -> FeatureSet:
@@ -321,7 +337,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     model_args, data_args, training_args = parse_args(sys.argv[1:] if argv is None else argv)
     branches = validate_args(model_args, data_args)
     configure_threads(data_args.threads)
-    setup_logging(training_args)
+    with logging_set_up(training_args):
+        return run(model_args, data_args, training_args, branches)
+
+
+def run(model_args, data_args, training_args: AsaTrainingArguments, branches: list[str]) -> dict[str, dict[str, float]]:
+    """Train and evaluate as :func:`main` was asked to (arguments parsed and checked, logging set up)."""
     logger.info("Training arguments: %s", training_args.to_json_string())
     set_seed(training_args.seed)
 

@@ -13,6 +13,8 @@ THREADS_HELP = "torch threads (default: OMP_NUM_THREADS if set, else the cores a
 
 
 def build_prepare_parser() -> argparse.ArgumentParser:
+    from .ctc.configuration_whisper_ctc import ACOUSTIC_WINDOWS
+    from .features.content import ACOUSTIC_LAYERS
     from .features.runner import STAGES, PrepareSettings
 
     d = PrepareSettings()
@@ -53,12 +55,12 @@ def build_prepare_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--strict", action="store_true", help="fail on the first problem instead of reporting it")
     parser.add_argument(
-        "--acoustic-window", default=d.acoustic_window, choices=["full", "trimmed"],
+        "--acoustic-window", default=d.acoustic_window, choices=ACOUSTIC_WINDOWS,
         help="Whisper encoders (content, whisper_ctc aligners) read 30 s windows (full) or only the answer's own "
         "frames (trimmed); default: %(default)s",
     )  # fmt: skip
     parser.add_argument(
-        "--acoustic-layers", default=d.acoustic_layers, choices=["last", "all"],
+        "--acoustic-layers", default=d.acoustic_layers, choices=ACOUSTIC_LAYERS,
         help="the content stage keeps the Whisper encoder's last layer (last) or every layer, for a model that "
         "learns their weighted sum (all; about layers+1 times the disk); default: %(default)s",
     )  # fmt: skip

@@ -1,6 +1,7 @@
 """Smoke tests of train_asa.py: a couple of steps on tiny data, then check what it writes."""
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def test_builtin_default_trains_and_writes_outputs(tmp_path):
     assert "w_ranksim (lambda=2.0, gamma=1.5)" in card and "| dev |" in card
     saved = json.loads((out / "asa_results.json").read_text())
     assert {s: m["qwk"] for s, m in saved.items()} == {s: m["qwk"] for s, m in results.items()}
+
+
+def test_main_in_process_leaves_the_callers_logging_as_it_was(tmp_path, caplog):
+    """train_asa sets its own log format and levels while it runs; a caller's loggers (here pytest's caplog, a
+    notebook's elsewhere) must work the same afterwards."""
+    names = ["", "train_asa", "modeling_asa", "datasets", "transformers"]
+    before = {n: (logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in names}
+    train_asa.main([*TINY, "--output_dir", str(tmp_path / "run"), "--synthetic_examples", "60", "--log_level", "error"])
+    assert {n: (logging.getLogger(n).level, list(logging.getLogger(n).handlers)) for n in names} == before
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("modeling_asa.anything").warning("still captured")
+    assert "still captured" in caplog.text
 
 
 def test_column_check_names_valid_columns(tmp_path):

@@ -110,10 +110,13 @@ class PrepareSettings:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
-        if self.acoustic_window not in ("full", "trimmed"):
-            raise ValueError(f"acoustic_window must be full or trimmed, got {self.acoustic_window!r}")
-        if self.acoustic_layers not in ("last", "all"):
-            raise ValueError(f"acoustic_layers must be last or all, got {self.acoustic_layers!r}")
+        from ..ctc.configuration_whisper_ctc import ACOUSTIC_WINDOWS
+        from .content import ACOUSTIC_LAYERS
+
+        if self.acoustic_window not in ACOUSTIC_WINDOWS:
+            raise ValueError(f"acoustic_window must be one of {list(ACOUSTIC_WINDOWS)}, got {self.acoustic_window!r}")
+        if self.acoustic_layers not in ACOUSTIC_LAYERS:
+            raise ValueError(f"acoustic_layers must be one of {list(ACOUSTIC_LAYERS)}, got {self.acoustic_layers!r}")
 
     def build_stages(self, device: str | None = None) -> dict[str, FeatureStage]:
         """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words)."""
