@@ -10,7 +10,7 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 from modeling_asa.data.folds import FoldsError, fold_datasets, load_folds, make_group_folds, save_folds
-from modeling_asa.metrics.stats import mean_std_ci, paired_difference
+from modeling_asa.metrics.stats import mean_std_ci, paired_difference, welch_difference
 from modeling_asa.tools import cross_validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -105,6 +105,16 @@ def test_mean_std_ci_and_expected_decoding():
     assert pair["mean"] == pytest.approx(0.25 / 3) and pair["n"] == 3
     with pytest.raises(ValueError, match="paired values must match one to one, got 2 and 3"):
         paired_difference([0.1, 0.2], [0.1, 0.2, 0.3])
+    # Welch: variances 1/3 and (20/3)/4 of the means, Welch-Satterthwaite degrees of freedom, by hand
+    from scipy.stats import t
+
+    welch = welch_difference([1.0, 2.0, 3.0], [2.0, 4.0, 6.0, 8.0])
+    va, vb = 1.0 / 3, (20.0 / 3) / 4
+    df = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 3)
+    half = t.ppf(0.975, df) * np.sqrt(va + vb)
+    assert welch["diff"] == pytest.approx(-3.0) and (welch["n_a"], welch["n_b"]) == (3, 4)
+    assert (welch["ci_low"], welch["ci_high"]) == (pytest.approx(-3.0 - half), pytest.approx(-3.0 + half))
+    assert np.isnan(welch_difference([0.5], [0.4, 0.6])["ci_low"])
     probabilities = np.array([[0.5, 0.0, 0.5], [0.1, 0.8, 0.1], [0.0, 0.2, 0.8], [0.6, 0.4, 0.0]])
     # expected class indices 1.0, 1.0, 1.8, 0.4: the argmax would give 0, 1, 2, 0
     assert cross_validate.decode_expected(probabilities).tolist() == [1, 1, 2, 0]

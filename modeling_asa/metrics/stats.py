@@ -57,4 +57,30 @@ def paired_difference(with_values: Sequence[float], without_values: Sequence[flo
     return mean_std_ci(a - b)
 
 
-__all__ = ["mean_std_ci", "paired_difference"]
+def welch_difference(a_values: Sequence[float], b_values: Sequence[float]) -> dict[str, float]:
+    """Mean difference ``mean(a) - mean(b)`` of two unpaired samples with a 95% Welch t-interval.
+
+    For settings whose runs do not pair one to one (different models trained with the same seeds share only the
+    data split), so neither the paired interval nor equal variances are assumed.
+
+    Returns:
+        ``{"diff", "ci_low", "ci_high", "p", "n_a", "n_b"}``; the interval bounds are NaN with fewer than two
+        values on either side.
+
+    Raises:
+        ValueError: when either sample is empty.
+    """
+    from scipy.stats import ttest_ind
+
+    a, b = np.asarray(a_values, dtype=np.float64), np.asarray(b_values, dtype=np.float64)
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("both samples need at least one value")
+    out = {"diff": float(a.mean() - b.mean()), "n_a": len(a), "n_b": len(b)}
+    if len(a) < 2 or len(b) < 2:
+        return {**out, "ci_low": float("nan"), "ci_high": float("nan"), "p": float("nan")}
+    test = ttest_ind(a, b, equal_var=False)
+    interval = test.confidence_interval(0.95)
+    return {**out, "ci_low": float(interval.low), "ci_high": float(interval.high), "p": float(test.pvalue)}
+
+
+__all__ = ["mean_std_ci", "paired_difference", "welch_difference"]

@@ -1,0 +1,109 @@
+#!/usr/bin/env python
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""Compare settings run over several seeds: mean ± std [95% interval] per split, and each setting minus a reference.
+
+Each setting is ``LABEL=GLOB``: the ``train_asa.py`` output folders of its seeds (each with ``asa_results.json``).
+The difference to ``--reference`` is Welch's (unpaired, unequal variances): different models trained with the
+same seed share only the data split, so their runs do not pair. An interval that excludes 0 is a difference this
+data distinguishes; one that includes 0 is not.
+
+Example::
+
+    python scripts/compare_settings.py --reference baseline \\
+        "hybrid=results/recipe/test_runs/ce_w_ranksim_seed*" \\
+        "baseline=results/recipe/test_runs/content_pooled_0_ce_none_seed*"
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def load_setting(pattern: str) -> list[dict]:
+    """The ``asa_results.json`` of every folder matching ``pattern`` (``ValueError`` if none, or one unfinished)."""
+    folders = sorted(p for p in glob.glob(pattern) if Path(p).is_dir())
+    if not folders:
+        raise ValueError(f"{pattern}: no run folders match")
+    runs = []
+    for folder in folders:
+        path = Path(folder) / "asa_results.json"
+        if not path.is_file():
+            raise ValueError(f"{folder}: no asa_results.json (the run did not finish)")
+        runs.append(json.loads(path.read_text(encoding="utf-8")))
+    return runs
+
+
+def compare(settings: dict[str, list[dict]], reference: str | None, splits: list[str], metrics: list[str]) -> str:
+    """The Markdown tables: one of the settings' figures, one of the differences to ``reference``."""
+    from modeling_asa.metrics.stats import mean_std_ci, welch_difference
+
+    columns = [(s, m) for s in splits for m in metrics]
+    header = "| setting | runs | " + " | ".join(f"{s} {m}" for s, m in columns) + " |"
+    lines = [header, "|---" * (2 + len(columns)) + "|"]
+    for label, runs in settings.items():
+        cells = []
+        for split, metric in columns:
+            values = [r[split][metric] for r in runs if split in r]
+            if not values:
+                cells.append("-")
+                continue
+            st = mean_std_ci(values)
+            cells.append(
+                f"{st['mean']:.3f} ± {st['std']:.3f} [±{st['ci95']:.3f}]" if st["n"] > 1 else f"{st['mean']:.3f}"
+            )
+        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
+    out = "\n".join(lines) + "\n"
+    if reference is None:
+        return out
+    lines = ["", f"Difference to {reference} (Welch 95% interval):", "", header, "|---" * (2 + len(columns)) + "|"]
+    for label, runs in settings.items():
+        if label == reference:
+            continue
+        cells = []
+        for split, metric in columns:
+            a = [r[split][metric] for r in runs if split in r]
+            b = [r[split][metric] for r in settings[reference] if split in r]
+            if not a or not b:
+                cells.append("-")
+                continue
+            w = welch_difference(a, b)
+            cells.append(f"{w['diff']:+.3f} [{w['ci_low']:+.3f}, {w['ci_high']:+.3f}]")
+        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
+    return out + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("settings", nargs="+", help="LABEL=GLOB of each setting's run folders")
+    parser.add_argument("--reference", default=None, help="the LABEL the others are compared with")
+    parser.add_argument("--splits", default="dev,test_known,test_unknown")
+    parser.add_argument("--metrics", default="macro_f1,qwk")
+    parser.add_argument("--output", default=None, help="also write the tables to this Markdown file")
+    args = parser.parse_args(argv)
+    settings: dict[str, list[dict]] = {}
+    try:
+        for item in args.settings:
+            label, sep, pattern = item.partition("=")
+            if not sep or not label:
+                raise ValueError(f"{item}: expected LABEL=GLOB")
+            settings[label] = load_setting(pattern)
+    except ValueError as err:
+        print(f"compare_settings: {err}", file=sys.stderr)
+        return 1
+    if args.reference is not None and args.reference not in settings:
+        parser.error(f"--reference {args.reference} is none of the labels {sorted(settings)}")
+    table = compare(settings, args.reference, args.splits.split(","), args.metrics.split(","))
+    if args.output:
+        Path(args.output).write_text(table, encoding="utf-8")
+    print(table, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""scripts/compare_settings.py on seed folders laid out as train_asa.py writes them."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import compare_settings
+
+
+def _run(folder: Path, qwk: float) -> None:
+    folder.mkdir(parents=True)
+    results = {s: {"qwk": qwk, "macro_f1": 0.5, "accuracy": 0.6} for s in ("dev", "test_known")}
+    (folder / "asa_results.json").write_text(json.dumps(results))
+
+
+def test_means_and_welch_differences_to_the_reference(tmp_path, capsys):
+    for seed, qwk in enumerate((0.80, 0.82, 0.84)):
+        _run(tmp_path / f"hybrid_seed{seed}", qwk)
+    for seed, qwk in enumerate((0.70, 0.71)):
+        _run(tmp_path / f"base_seed{seed}", qwk)
+    out = tmp_path / "table.md"
+    argv = [f"hybrid={tmp_path}/hybrid_seed*", f"base={tmp_path}/base_seed*", "--reference", "base",
+            "--splits", "test_known", "--metrics", "qwk", "--output", str(out)]  # fmt: skip
+    assert compare_settings.main(argv) == 0
+    lines = out.read_text().splitlines()
+    assert lines[2].startswith("| hybrid | 3 | 0.820 ± 0.020 [±0.050]")
+    assert lines[3].startswith("| base | 2 | 0.705 ± 0.007")
+    assert lines[-1].startswith("| hybrid | 3 | +0.115 [")  # the reference has no row of its own
+    low, high = (float(x) for x in lines[-1].split("[")[1].split("]")[0].split(","))
+    assert 0 < low < 0.115 < high
+
+
+def test_an_unfinished_run_is_a_one_line_error(tmp_path, capsys):
+    _run(tmp_path / "a_seed0", 0.8)
+    (tmp_path / "a_seed1").mkdir()
+    assert compare_settings.main([f"a={tmp_path}/a_seed*"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"compare_settings: {tmp_path}/a_seed1: no asa_results.json (the run did not finish)"
