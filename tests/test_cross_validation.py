@@ -153,7 +153,10 @@ def test_cross_validate_runs_resumes_and_summarises(trained, tmp_path):
 
     argv = ["--features_dir", features, "--output", str(tmp_path / "setting"), "--folds_file",
             str(tmp_path / "folds.json"), "--folds", "2", "--", *TINY, "--branches", "content"]  # fmt: skip
-    summary = cross_validate.main(argv, train)
+    # one fold, then the rest: the second summary covers both folds, not only the one that call ran
+    first = cross_validate.main([*argv[:6], "--only_folds", "0", *argv[6:]], train)
+    assert len(calls) == 1 and first["folds"] == 1
+    summary = cross_validate.main([*argv[:6], "--only_folds", "1", *argv[6:]], train)
     assert len(calls) == 2 and summary["folds"] == 2
     record = load_folds(tmp_path / "folds.json")
     assert len(record["folds"]) == 2 and record["seed"] == 0
@@ -173,6 +176,15 @@ def test_cross_validate_runs_resumes_and_summarises(trained, tmp_path):
     again = cross_validate.main(argv, train)
     assert len(calls) == 2 and again["argmax"] == summary["argmax"]
     assert cross_validate.table_main([str(tmp_path / "setting")]) == 0
+    assert saved["fold_names"] == ["fold0", "fold1"]
+    # paired to another setting on the folds both finished: fold1 only, so one difference per metric
+    other = {**saved, "per_fold": saved["per_fold"][1:], "fold_names": ["fold1"]}
+    other["per_fold"] = [{**f, "argmax": {**f["argmax"], "qwk": f["argmax"]["qwk"] - 0.1}} for f in other["per_fold"]]
+    pair = cross_validate.paired_to_reference(saved, other)
+    assert pair["argmax qwk"]["n"] == 1 and pair["argmax qwk"]["mean"] == pytest.approx(0.1)
+    assert pair["expected qwk"]["mean"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="no fold finished by both settings"):
+        cross_validate.paired_to_reference(saved, {**other, "fold_names": ["fold7"]})
     # other folds for the same file: one line naming the file
     with pytest.raises(FoldsError, match=r"folds\.json: has 2 folds with seed 0, not 3 with seed 0"):
         cross_validate.main([*argv[:6], "--folds", "3"], train)

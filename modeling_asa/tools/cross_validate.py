@@ -87,7 +87,31 @@ def summarize_folds(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
     timed = [f["seconds_per_epoch"] for f in folds if "seconds_per_epoch" in f]
     summary["seconds_per_epoch"] = float(np.mean(timed)) if timed else None
     summary["per_fold"] = folds
+    summary["fold_names"] = [Path(d).name for d in run_dirs]
     return summary
+
+
+def paired_to_reference(summary: dict[str, Any], reference: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per-fold differences ``summary - reference`` on the folds both settings finished (same speakers held out).
+
+    Returns ``{"argmax macro_f1" | "argmax qwk" | "expected qwk": paired_difference(...)}``.
+
+    Raises:
+        ValueError: when the two settings share no finished fold.
+    """
+    from ..metrics.stats import paired_difference
+
+    mine = dict(zip(summary.get("fold_names", []), summary["per_fold"]))
+    theirs = dict(zip(reference.get("fold_names", []), reference["per_fold"]))
+    common = [name for name in mine if name in theirs]
+    if not common:
+        raise ValueError("no fold finished by both settings (or a cv_summary.json without fold_names: re-run it)")
+    return {
+        f"{decoding} {metric}": paired_difference(
+            [mine[k][decoding][metric] for k in common], [theirs[k][decoding][metric] for k in common]
+        )
+        for decoding, metric in (("argmax", "macro_f1"), ("argmax", "qwk"), ("expected", "qwk"))
+    }
 
 
 def format_summary(name: str, summary: dict[str, Any]) -> str:
@@ -163,10 +187,8 @@ def main(argv: Sequence[str] | None, train: Callable[[list[str]], Any]) -> dict[
     folds = range(len(record["folds"]))
     if args.only_folds:
         folds = [int(f) for f in args.only_folds.split(",")]
-    run_dirs = []
     for fold in folds:
         run_dir = output / f"fold{fold}"
-        run_dirs.append(run_dir)
         if (run_dir / "asa_results.json").is_file():
             logger.info("fold %d: done already (%s), skipping", fold, run_dir)
             continue
@@ -176,7 +198,9 @@ def main(argv: Sequence[str] | None, train: Callable[[list[str]], Any]) -> dict[
         train(cli)
         (run_dir / "args.json").write_text(json.dumps({"train_asa": cli, "folds_file": args.folds_file}, indent=1))
         prune_run(run_dir)
-    summary = summarize_folds(run_dirs)
+    # the summary covers every finished fold of the setting, not only those this call ran (--only_folds)
+    finished = [output / f"fold{k}" for k in range(len(record["folds"]))]
+    summary = summarize_folds([d for d in finished if (d / "asa_results.json").is_file()])
     summary["train_args"] = list(args.train_args)
     (output / "cv_summary.json").write_text(json.dumps(summary, indent=1))
     print(SUMMARY_HEADER)
@@ -188,16 +212,38 @@ def table_main(argv: Sequence[str] | None = None) -> int:
     """``python -m modeling_asa.tools.cross_validate SETTING_DIR...``: the Markdown table of finished settings."""
     parser = argparse.ArgumentParser(description="Table of cross-validated settings (their cv_summary.json).")
     parser.add_argument("settings", nargs="+", help="setting folders written by scripts/cross_validate.py")
+    parser.add_argument(
+        "--reference", default=None, help="setting folder name to compare the others with, fold by fold (paired)"
+    )
     args = parser.parse_args(argv)
-    rows = []
+    rows, summaries = [], {}
     for folder in map(Path, args.settings):
         path = folder / "cv_summary.json"
         if not path.is_file():
             print(f"cross_validate: {folder}: no cv_summary.json (not finished); left out", file=sys.stderr)
             continue
-        rows.append(format_summary(folder.name, json.loads(path.read_text())))
+        summaries[folder.name] = json.loads(path.read_text())
+        rows.append(format_summary(folder.name, summaries[folder.name]))
     print(SUMMARY_HEADER)
     print("\n".join(rows))
+    if args.reference is not None:
+        if args.reference not in summaries:
+            print(f"cross_validate: --reference {args.reference} is none of {sorted(summaries)}", file=sys.stderr)
+            return 1
+        print(f"\nPaired per-fold difference to {args.reference} (mean [95% interval], on the folds both finished):\n")
+        print("| setting | folds | macro-F1 | QWK | QWK (expected score) |\n|---|---|---|---|---|")
+        for name, summary in summaries.items():
+            if name == args.reference:
+                continue
+            try:
+                pair = paired_to_reference(summary, summaries[args.reference])
+            except ValueError as err:
+                print(f"cross_validate: {name}: {err}", file=sys.stderr)
+                continue
+            cells = [
+                f"{p['mean']:+.3f} [{p['mean'] - p['ci95']:+.3f}, {p['mean'] + p['ci95']:+.3f}]" for p in pair.values()
+            ]
+            print(f"| {name} | {next(iter(pair.values()))['n']} | " + " | ".join(cells) + " |")
     return 0 if rows else 1
 
 
@@ -217,6 +263,7 @@ __all__ = [
     "fold_metrics",
     "format_summary",
     "main",
+    "paired_to_reference",
     "prune_run",
     "summarize_folds",
     "table_main",

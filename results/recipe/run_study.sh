@@ -40,4 +40,4 @@ for name in "${ORDER[@]}"; do
   python scripts/cross_validate.py --features_dir "${SETTING_FEATURES[$name]:-$FEATURES}" --folds_file results/recipe/folds.json \
     --output "$OUT/$name" ${FOLDS:+--only_folds "$FOLDS"} -- "${COMMON[@]}" ${SETTINGS[$name]}
 done
-python -m modeling_asa.tools.cross_validate "$OUT"/*/ | tee results/recipe/table.md
+python -m modeling_asa.tools.cross_validate "$OUT"/*/ --reference baseline_linear | tee results/recipe/table.md
