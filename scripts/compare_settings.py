@@ -54,9 +54,8 @@ def compare(settings: dict[str, list[dict]], reference: str | None, splits: list
                 cells.append("-")
                 continue
             st = mean_std_ci(values)
-            cells.append(
-                f"{st['mean']:.3f} ± {st['std']:.3f} [±{st['ci95']:.3f}]" if st["n"] > 1 else f"{st['mean']:.3f}"
-            )
+            cell = f"{st['mean']:.3f} ± {st['std']:.3f} [±{st['ci95']:.3f}]" if st["n"] > 1 else f"{st['mean']:.3f}"
+            cells.append(cell + (f" (n={st['n']})" if st["n"] != len(runs) else ""))  # runs lacking this split
         lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
     out = "\n".join(lines) + "\n"
     if reference is None:
@@ -73,7 +72,9 @@ def compare(settings: dict[str, list[dict]], reference: str | None, splits: list
                 cells.append("-")
                 continue
             w = welch_difference(a, b)
-            cells.append(f"{w['diff']:+.3f} [{w['ci_low']:+.3f}, {w['ci_high']:+.3f}]")
+            cell = f"{w['diff']:+.3f} [{w['ci_low']:+.3f}, {w['ci_high']:+.3f}]"
+            partial = (len(a), len(b)) != (len(runs), len(settings[reference]))
+            cells.append(cell + (f" (n={len(a)} vs {len(b)})" if partial else ""))
         lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
     return out + "\n".join(lines) + "\n"
 

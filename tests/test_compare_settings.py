@@ -29,6 +29,12 @@ def test_means_and_welch_differences_to_the_reference(tmp_path, capsys):
     assert lines[-1].startswith("| hybrid | 3 | +0.115 [")  # the reference has no row of its own
     low, high = (float(x) for x in lines[-1].split("[")[1].split("]")[0].split(","))
     assert 0 < low < 0.115 < high
+    # a split only some runs report: its cells say on how many
+    extra = json.loads((tmp_path / "hybrid_seed0" / "asa_results.json").read_text())
+    extra["test_unknown"] = {"qwk": 0.5, "macro_f1": 0.4, "accuracy": 0.6}
+    (tmp_path / "hybrid_seed0" / "asa_results.json").write_text(json.dumps(extra))
+    assert compare_settings.main([*argv[:-6], "--splits", "test_unknown", "--metrics", "qwk"]) == 0
+    assert "| hybrid | 3 | 0.500 (n=1) |" in capsys.readouterr().out
 
 
 def test_an_unfinished_run_is_a_one_line_error(tmp_path, capsys):
