@@ -353,6 +353,13 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         logger.info("No --features_dir given: training on the built-in generated feature set.")
         feature_set = builtin_feature_set(data_args.synthetic_examples, training_args.seed)
 
+    if training_args.train_sampling_strategy == "group_by_length":
+        # Before any row selection: adding a column to a selection (a fold, --max_train_samples) flattens its
+        # indices, which datasets cannot do for the variable-length Array2D feature columns (ArrowInvalid).
+        name = training_args.length_column_name
+        for split in SELECTION_SPLITS if data_args.cv_folds_file else [data_args.train_split]:
+            if split in feature_set.dataset and name not in feature_set.dataset[split].column_names:
+                feature_set.dataset[split] = add_length_column(feature_set.dataset[split], branches, name)
     if data_args.cv_folds_file:
         check_columns(feature_set, branches, list(SELECTION_SPLITS))
         train_dataset, eval_dataset = fold_datasets(
@@ -369,11 +376,6 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         reported = {split: feature_set.dataset[split] for split in [data_args.eval_split, *test_splits]}
     if data_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(data_args.max_train_samples, len(train_dataset))))
-    if (
-        training_args.train_sampling_strategy == "group_by_length"
-        and training_args.length_column_name not in train_dataset.column_names
-    ):
-        train_dataset = add_length_column(train_dataset, branches, training_args.length_column_name)
     if data_args.unseen_speaker_split and "test_unknown" in reported:
         unseen = unseen_group_subset(reported["test_unknown"], train_dataset, feature_set.metadata)
         if unseen is not None:

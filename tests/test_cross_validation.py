@@ -143,6 +143,23 @@ def test_train_script_on_a_fold_reports_only_the_held_out_speakers(trained, tmp_
     assert [round(c["epoch"]) for c in curve] == [1, 2] and all("qwk" in c for c in curve)
 
 
+def test_length_grouped_batches_on_a_fold(trained, tmp_path):
+    """A fold's train set is a non-contiguous row selection: adding the length column to it would flatten the
+    indices, which datasets cannot do for the variable-length Array2D feature columns (real features failed)."""
+    features = trained["root"] / "features"
+    from modeling_asa.features.store import load_features
+
+    dataset = load_features(features).dataset
+    speakers = sorted({s for split in ("train", "dev") for s in dataset[split]["speaker_id"]})
+    folds_file = save_folds(tmp_path / "folds.json", [speakers[::2], speakers[1::2]], seed=0, group_by="speaker_id",
+                            features=str(features))  # fmt: skip
+    results = train_asa.main([*TINY, "--features_dir", str(features), "--output_dir", str(tmp_path / "fold1"),
+                              "--branches", "content", "--cv_folds_file", str(folds_file), "--cv_fold", "1",
+                              "--train_sampling_strategy", "group_by_length", "--num_train_epochs", "1",
+                              "--load_best_model_at_end", "false", "--save_strategy", "no"])  # fmt: skip
+    assert set(results) == {"cv"} and 0.0 <= results["cv"]["accuracy"] <= 1.0
+
+
 def test_cross_validate_runs_resumes_and_summarises(trained, tmp_path):
     features = str(trained["root"] / "features")
     calls = []
