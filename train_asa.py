@@ -354,8 +354,8 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         feature_set = builtin_feature_set(data_args.synthetic_examples, training_args.seed)
 
     if training_args.train_sampling_strategy == "group_by_length":
-        # Before any row selection: adding a column to a selection (a fold, --max_train_samples) flattens its
-        # indices, which datasets cannot do for the variable-length Array2D feature columns (ArrowInvalid).
+        # Before any row selection: adding a column to a non-contiguous selection (a cross-validation fold)
+        # flattens its indices, which datasets cannot do for the variable-length Array2D columns (ArrowInvalid).
         name = training_args.length_column_name
         for split in SELECTION_SPLITS if data_args.cv_folds_file else [data_args.train_split]:
             if split in feature_set.dataset and name not in feature_set.dataset[split].column_names:

@@ -41,7 +41,7 @@ def load_setting(pattern: str) -> list[dict]:
 
 def compare(settings: dict[str, list[dict]], reference: str | None, splits: list[str], metrics: list[str]) -> str:
     """The Markdown tables: one of the settings' figures, one of the differences to ``reference``."""
-    from modeling_asa.metrics.stats import mean_std_ci, welch_difference
+    from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci, welch_difference
 
     columns = [(s, m) for s in splits for m in metrics]
     header = "| setting | runs | " + " | ".join(f"{s} {m}" for s, m in columns) + " |"
@@ -53,9 +53,8 @@ def compare(settings: dict[str, list[dict]], reference: str | None, splits: list
             if not values:
                 cells.append("-")
                 continue
-            st = mean_std_ci(values)
-            cell = f"{st['mean']:.3f} ± {st['std']:.3f} [±{st['ci95']:.3f}]" if st["n"] > 1 else f"{st['mean']:.3f}"
-            cells.append(cell + (f" (n={st['n']})" if st["n"] != len(runs) else ""))  # runs lacking this split
+            cell = format_mean_std_ci(mean_std_ci(values))
+            cells.append(cell + (f" (n={len(values)})" if len(values) != len(runs) else ""))  # runs lacking the split
         lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
     out = "\n".join(lines) + "\n"
     if reference is None:

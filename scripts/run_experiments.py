@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def summarize(results: dict[str, dict]) -> str:
     """Mean, sample std over seeds and the half-width of a 95% t-interval of the mean, per setting and split."""
-    from modeling_asa.metrics.stats import mean_std_ci
+    from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci
 
     by_setting: dict[str, list[dict]] = {}
     for entry in results.values():
@@ -142,12 +142,7 @@ def summarize(results: dict[str, dict]) -> str:
                 if not values:
                     cells.append("-")
                     continue
-                stats = mean_std_ci(values)
-                cells.append(
-                    f"{stats['mean']:.3f} ± {stats['std']:.3f} [±{stats['ci95']:.3f}]"
-                    if len(values) > 1
-                    else f"{stats['mean']:.3f}"
-                )
+                cells.append(format_mean_std_ci(mean_std_ci(values)))
         lines.append(f"| {key} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

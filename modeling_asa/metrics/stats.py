@@ -42,6 +42,13 @@ def mean_std_ci(values: Sequence[float]) -> dict[str, float]:
     return {"mean": float(x.mean()), "std": std, "ci95": half, "n": n}
 
 
+def format_mean_std_ci(stats: dict[str, float]) -> str:
+    """``"mean ± std [±ci95]"`` of a :func:`mean_std_ci` result (three decimals); the mean alone for one value."""
+    if stats["n"] > 1:
+        return f"{stats['mean']:.3f} ± {stats['std']:.3f} [±{stats['ci95']:.3f}]"
+    return f"{stats['mean']:.3f}"
+
+
 def paired_difference(with_values: Sequence[float], without_values: Sequence[float]) -> dict[str, float]:
     """:func:`mean_std_ci` of the per-seed (or per-fold) differences ``with - without`` of paired runs.
 
@@ -83,4 +90,4 @@ def welch_difference(a_values: Sequence[float], b_values: Sequence[float]) -> di
     return {**out, "ci_low": float(interval.low), "ci_high": float(interval.high), "p": float(test.pvalue)}
 
 
-__all__ = ["mean_std_ci", "paired_difference", "welch_difference"]
+__all__ = ["format_mean_std_ci", "mean_std_ci", "paired_difference", "welch_difference"]

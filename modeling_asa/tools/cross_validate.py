@@ -28,7 +28,7 @@ import numpy as np
 
 from ..data.folds import FoldsError, folds_for_features, load_folds, save_folds
 from ..metrics import compute_ordinal_metrics
-from ..metrics.stats import mean_std_ci
+from ..metrics.stats import mean_std_ci, paired_difference
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +99,6 @@ def paired_to_reference(summary: dict[str, Any], reference: dict[str, Any]) -> d
     Raises:
         ValueError: when the two settings share no finished fold.
     """
-    from ..metrics.stats import paired_difference
-
     mine = dict(zip(summary.get("fold_names", []), summary["per_fold"]))
     theirs = dict(zip(reference.get("fold_names", []), reference["per_fold"]))
     common = [name for name in mine if name in theirs]
