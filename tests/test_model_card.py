@@ -31,3 +31,15 @@ def test_card_lists_only_the_inputs_of_the_model_branches():
     card = render_model_card(words)
     assert "| words (transcript, alignment) |" in card and "`my/asr`" in card and "`my/aligner`" in card
     assert "| language use | spaCy" in card and "acoustic states" not in card and "delivery posteriors" not in card
+
+
+def test_card_says_how_the_checkpoint_was_chosen():
+    from types import SimpleNamespace
+
+    config = AsaHybridConfig(num_labels=3)
+    chosen = SimpleNamespace(load_best_model_at_end=True, metric_for_best_model="qwk", num_train_epochs=10)
+    card = render_model_card(config, training_args=chosen)
+    assert "10 epochs" in card and "checkpoint chosen on the `dev` split by `qwk`" in card
+    final = SimpleNamespace(load_best_model_at_end=False, metric_for_best_model="qwk", num_train_epochs=10)
+    card = render_model_card(config, training_args=final)
+    assert "the final model (no checkpoint chosen; `dev` is only reported)" in card and "by `qwk`" not in card

@@ -464,7 +464,7 @@ def test_train_ctc_head_helpers():
 
 
 @pytest.mark.slow
-def test_train_build_evaluate_scripts(make_corpus, tmp_path):
+def test_train_build_evaluate_scripts(make_corpus, tmp_path, caplog):
     from tiny_models import build_tiny_whisper
 
     questions = [{"question_id": "q1", "text": "Good morning."}, {"question_id": "q2", "text": "It's fine"}]
@@ -518,6 +518,22 @@ def test_train_build_evaluate_scripts(make_corpus, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(output.read_text())["recognition"]
     assert figures["responses"] == 2 and 0.0 <= figures["cer"] and math.isfinite(figures["wer"])
+
+    # The encoder check reads the conversion record where the head recorded one: a config.json written by another
+    # transformers version is the same encoder (no warning); weights converted from another source are not.
+    from modeling_asa.tools.build_ctc_aligners import build_one, sha256
+
+    (whisper / "ct2_conversion.json").write_text('{"source": "a"}')
+    record["encoder"]["ct2_conversion.json_sha256"] = sha256(whisper / "ct2_conversion.json")
+    (head_dir / "training_record.json").write_text(json.dumps(record))
+    config = json.loads((whisper / "config.json").read_text())
+    (whisper / "config.json").write_text(json.dumps({**config, "transformers_version": "0.0.1"}))
+    with caplog.at_level("WARNING", logger="modeling_asa"):
+        build_one("whisper-tiny.en-ctc", models, heads, force=True, verify=False)
+        assert "differ" not in caplog.text
+        (whisper / "ct2_conversion.json").write_text('{"source": "b"}')
+        build_one("whisper-tiny.en-ctc", models, heads, force=True, verify=False)
+    assert "converted differently" in caplog.text
 
 
 @pytest.mark.slow

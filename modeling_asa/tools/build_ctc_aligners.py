@@ -140,8 +140,14 @@ def build_one(name: str, models_dir: Path, heads_dir: Path, force: bool = False,
             return output
     record_file = head_dir / "training_record.json"
     if record_file.is_file():
-        trained_on = json.loads(record_file.read_text()).get("encoder", {}).get("config.json_sha256")
-        if trained_on and trained_on != info["whisper_config_sha256"]:
+        trained_on = json.loads(record_file.read_text()).get("encoder", {})
+        conversion = whisper / "ct2_conversion.json"
+        if trained_on.get("ct2_conversion.json_sha256") and conversion.is_file():
+            # the conversion record names the weights; config.json also changes with the transformers version
+            # that wrote it (its "transformers_version" field), which does not change the encoder
+            if trained_on["ct2_conversion.json_sha256"] != sha256(conversion):
+                logger.warning("%s: head trained on encoder weights converted differently from %s", head_dir, whisper)
+        elif trained_on.get("config.json_sha256") not in (None, info["whisper_config_sha256"]):
             logger.warning("%s: head trained on an encoder whose config.json differs from %s", head_dir, whisper)
 
     start = time.perf_counter()
