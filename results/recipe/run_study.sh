@@ -15,9 +15,10 @@ OUT=results/recipe/runs
 COMMON=(--load_best_model_at_end false --save_strategy no --disable_tqdm true)
 declare -A SETTINGS=(
   # the floor: mean-pooled answer states (+ pooled question tokens) into a linear output layer
-  [baseline_linear]="--branches content --branch_encoder pooled --head_hidden_size 0 --learning_rate 1e-3 --num_train_epochs 10"
+  # (--acoustic_downsample 1: as they ran, before train_asa.py's features default became 4)
+  [baseline_linear]="--branches content --branch_encoder pooled --head_hidden_size 0 --learning_rate 1e-3 --num_train_epochs 10 --acoustic_downsample 1"
   # the floor with every branch pooled (delivery and language-use means next to the content)
-  [baseline_linear_all]="--branch_encoder pooled --head_hidden_size 0 --learning_rate 1e-3 --num_train_epochs 10"
+  [baseline_linear_all]="--branch_encoder pooled --head_hidden_size 0 --learning_rate 1e-3 --num_train_epochs 10 --acoustic_downsample 1"
   # the README's hybrid recipe (H=512, pool 4, RAdam 2e-4, CE + W-RankSim), run for 10 epochs for the curve
   [hybrid_pool4]="--acoustic_downsample 4 --num_train_epochs 10"
   # factors, one at a time against hybrid_pool4
