@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modeling_asa.metrics.stats import mean_std_ci
+from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci
 
 logger = logging.getLogger("plot_batch_size")
 
@@ -63,8 +63,7 @@ def markdown(table: dict, metric: str, splits: list[str]) -> str:
                 if not values:
                     cells.append("-")
                     continue
-                s = mean_std_ci(values)
-                cells.append(f"{s['mean']:.3f} ± {s['std']:.3f} [±{s['ci95']:.3f}]")
+                cells.append(format_mean_std_ci(mean_std_ci(values)))
             lines.append(f"| {LABELS.get(reg, reg)} | {size} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -24,6 +24,7 @@ def test_plot_and_table_from_run_folders(tmp_path):
         for size in (2, 8):
             _run(runs / f"w_{size}_{seed}", "w_ranksim", size, seed, 0.70 + shift, 0.75 + shift)
             _run(runs / f"r_{size}_{seed}", "ranksim", size, seed, 0.60 + shift + size / 100, 0.65)
+    _run(runs / "w_32_0", "w_ranksim", 32, 0, 0.80, 0.85)  # one seed so far: the mean alone
     (runs / "unfinished").mkdir()
     (runs / "unfinished" / "run_args.json").write_text(json.dumps({"setting": {"per_device_train_batch_size": "4"}}))
     png = tmp_path / "out" / "qwk.png"
@@ -34,7 +35,8 @@ def test_plot_and_table_from_run_folders(tmp_path):
     # RankSim rows before W-RankSim rows (the LABELS order), batch sizes ascending, mean ± sample std [CI]
     assert lines[2].startswith("| LMCL + RankSim | 2 | 2 | 0.630 ± 0.014 [±0.127]")
     assert lines[5].startswith("| LMCL + W-RankSim | 8 | 2 | 0.710 ± 0.014")
-    assert len(lines) == 6  # the unfinished run is left out
+    assert lines[6] == "| LMCL + W-RankSim | 32 | 1 | 0.800 | 0.850 |"
+    assert len(lines) == 7  # the unfinished run is left out
 
 
 def test_no_finished_run_is_a_one_line_error(tmp_path):
