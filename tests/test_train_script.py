@@ -42,6 +42,29 @@ def test_main_in_process_leaves_the_callers_logging_as_it_was(tmp_path, caplog):
     assert "still captured" in caplog.text
 
 
+def test_results_file_is_written_last(tmp_path, monkeypatch):
+    """asa_results.json marks a finished run (the grid and cross-validation scripts skip those): a run that fails
+    after training, here at its model card, must not leave one."""
+
+    def broken_card(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(train_asa, "write_model_card", broken_card)
+    out = tmp_path / "run"
+    with pytest.raises(OSError, match="disk full"):
+        train_asa.main([*TINY, "--output_dir", str(out), "--synthetic_examples", "60", "--log_level", "error"])
+    assert (out / "model.safetensors").is_file() and not (out / "asa_results.json").exists()
+
+
+def test_features_folder_defaults_are_the_recipe():
+    """The features-folder defaults are the cross-validated recipe; the built-in demo keeps its own."""
+    _, _, features = train_asa.parse_args(["--features_dir", "x", "--output_dir", "y"])
+    model_args, _, demo = train_asa.parse_args(["--output_dir", "y"])
+    recipe = train_asa.parse_args(["--features_dir", "x"])[0]
+    assert (features.num_train_epochs, features.load_best_model_at_end, recipe.acoustic_downsample) == (10, False, 4)
+    assert (demo.num_train_epochs, demo.load_best_model_at_end, model_args.acoustic_downsample) == (12, True, 1)
+
+
 def test_column_check_names_valid_columns(tmp_path):
     from modeling_asa.features.store import FeatureSet
     from modeling_asa.synthetic import make_synthetic_features
