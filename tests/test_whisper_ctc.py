@@ -521,19 +521,20 @@ def test_train_build_evaluate_scripts(make_corpus, tmp_path, caplog):
 
     # The encoder check reads the conversion record where the head recorded one: a config.json written by another
     # transformers version is the same encoder (no warning); weights converted from another source are not.
-    from modeling_asa.tools.build_ctc_aligners import build_one, sha256
+    from modeling_asa.tools.build_ctc_aligners import build_one
 
-    (whisper / "ct2_conversion.json").write_text('{"source": "a"}')
-    record["encoder"]["ct2_conversion.json_sha256"] = sha256(whisper / "ct2_conversion.json")
+    record["encoder"]["conversion"] = {"source": "a", "source_files": ["/site-packages/a/model.bin"]}
     (head_dir / "training_record.json").write_text(json.dumps(record))
+    # another install location of the same source package, and a config.json from another transformers version
+    (whisper / "ct2_conversion.json").write_text(json.dumps({"source": "a", "source_files": ["/venv/a/model.bin"]}))
     config = json.loads((whisper / "config.json").read_text())
     (whisper / "config.json").write_text(json.dumps({**config, "transformers_version": "0.0.1"}))
     with caplog.at_level("WARNING", logger="modeling_asa"):
         build_one("whisper-tiny.en-ctc", models, heads, force=True, verify=False)
         assert "differ" not in caplog.text
-        (whisper / "ct2_conversion.json").write_text('{"source": "b"}')
+        (whisper / "ct2_conversion.json").write_text(json.dumps({"source": "b", "source_files": []}))
         build_one("whisper-tiny.en-ctc", models, heads, force=True, verify=False)
-    assert "converted differently" in caplog.text
+    assert "converted differently" in caplog.text and "(source)" in caplog.text
 
 
 @pytest.mark.slow

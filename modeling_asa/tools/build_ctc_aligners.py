@@ -142,11 +142,18 @@ def build_one(name: str, models_dir: Path, heads_dir: Path, force: bool = False,
     if record_file.is_file():
         trained_on = json.loads(record_file.read_text()).get("encoder", {})
         conversion = whisper / "ct2_conversion.json"
-        if trained_on.get("ct2_conversion.json_sha256") and conversion.is_file():
-            # the conversion record names the weights; config.json also changes with the transformers version
-            # that wrote it (its "transformers_version" field), which does not change the encoder
-            if trained_on["ct2_conversion.json_sha256"] != sha256(conversion):
-                logger.warning("%s: head trained on encoder weights converted differently from %s", head_dir, whisper)
+        if isinstance(trained_on.get("conversion"), dict) and conversion.is_file():
+            # The conversion record names the weights (source, packages, spec, dtypes); config.json also changes
+            # with the transformers version that wrote it, and source_files with where the packages are installed,
+            # neither of which changes the encoder.
+            current = json.loads(conversion.read_text())
+            differs = sorted(
+                k for k in set(current) | set(trained_on["conversion"])
+                if k != "source_files" and current.get(k) != trained_on["conversion"].get(k)
+            )  # fmt: skip
+            if differs:
+                logger.warning("%s: head trained on encoder weights converted differently from %s (%s)", head_dir,
+                               whisper, ", ".join(differs))  # fmt: skip
         elif trained_on.get("config.json_sha256") not in (None, info["whisper_config_sha256"]):
             logger.warning("%s: head trained on an encoder whose config.json differs from %s", head_dir, whisper)
 
