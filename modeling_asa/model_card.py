@@ -122,6 +122,7 @@ def render_model_card(
     """
     results = results or {}
     meta = features_metadata or {}
+    eval_split = meta.get("eval_split", "dev")
     corpus = meta.get("corpus_name") or meta.get("source") or "unknown"
     description = meta.get("description") or f"Features from `{corpus}`."
     args = training_args
@@ -152,10 +153,10 @@ def render_model_card(
         "epochs": getattr(args, "num_train_epochs", "unknown"),
         "seed": getattr(args, "seed", "unknown"),
         "selection": (
-            f"checkpoint chosen on the `{meta.get('eval_split', 'dev')}` split by "
+            f"checkpoint chosen on the `{eval_split}` split by "
             f"`{getattr(args, 'metric_for_best_model', None) or 'loss'}`"
             if getattr(args, "load_best_model_at_end", False)
-            else f"the final model (no checkpoint chosen; `{meta.get('eval_split', 'dev')}` is only reported)"
+            else f"the final model (no checkpoint chosen; `{eval_split}` is only reported)"
         ),
         "results_table": _results_table(results),
     }
