@@ -205,3 +205,17 @@ def test_cross_validate_runs_resumes_and_summarises(trained, tmp_path):
     # other folds for the same file: one line naming the file
     with pytest.raises(FoldsError, match=r"folds\.json: has 2 folds with seed 0, not 3 with seed 0"):
         cross_validate.main([*argv[:6], "--folds", "3"], train)
+
+
+def test_table_shows_one_fold_without_a_spread_or_interval():
+    one = {"mean": 0.75, "std": 0.0, "ci95": 0.0, "n": 1}
+    two = {"mean": 0.70, "std": 0.02, "ci95": 0.18, "n": 2}
+    row = cross_validate.format_summary(
+        "s", {"folds": 1, "argmax": {m: one for m in cross_validate.METRICS}, "expected": {"qwk": one}}
+    )
+    assert "±" not in row and row.startswith("| s | 1 | 0.750 | 0.750 | 0.750 | 0.750 |")
+    assert "0.700 ± 0.020" in cross_validate.format_summary(
+        "s", {"folds": 2, "argmax": {m: two for m in cross_validate.METRICS}, "expected": {"qwk": two}}
+    )
+    assert cross_validate._paired_cell({**one, "mean": 0.012}) == "+0.012"
+    assert cross_validate._paired_cell({**two, "mean": 0.01}) == "+0.010 [-0.170, +0.190]"

@@ -112,10 +112,25 @@ def paired_to_reference(summary: dict[str, Any], reference: dict[str, Any]) -> d
     }
 
 
+def _mean_std(stats: dict[str, float]) -> str:
+    """``"mean ± std"``; the mean alone for one fold (no spread to show)."""
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f}" if stats["n"] > 1 else f"{stats['mean']:.3f}"
+
+
+def _paired_cell(pair: dict[str, float]) -> str:
+    """``"+mean [low, high]"`` of a paired difference; the mean alone for one fold (no interval from one pair)."""
+    if pair["n"] < 2:
+        return f"{pair['mean']:+.3f}"
+    return f"{pair['mean']:+.3f} [{pair['mean'] - pair['ci95']:+.3f}, {pair['mean'] + pair['ci95']:+.3f}]"
+
+
 def format_summary(name: str, summary: dict[str, Any]) -> str:
-    """One Markdown row: the setting, folds, and mean ± std of each metric (argmax), then QWK (expected)."""
-    cells = [f"{summary['argmax'][m]['mean']:.3f} ± {summary['argmax'][m]['std']:.3f}" for m in METRICS]
-    cells.append(f"{summary['expected']['qwk']['mean']:.3f} ± {summary['expected']['qwk']['std']:.3f}")
+    """One Markdown row: the setting, folds, and mean ± std of each metric (argmax), then QWK (expected).
+
+    A setting with one finished fold shows its values alone: a spread of 0 would read as a measured one.
+    """
+    cells = [_mean_std(summary["argmax"][m]) for m in METRICS]
+    cells.append(_mean_std(summary["expected"]["qwk"]))
     curve = summary.get("curve_qwk") or []
     best = max(range(len(curve)), key=lambda i: curve[i]["mean"]) if curve else None
     cells.append(f"{best + 1}: {curve[best]['mean']:.3f}" if best is not None else "-")
@@ -238,9 +253,7 @@ def table_main(argv: Sequence[str] | None = None) -> int:
             except ValueError as err:
                 print(f"cross_validate: {name}: {err}", file=sys.stderr)
                 continue
-            cells = [
-                f"{p['mean']:+.3f} [{p['mean'] - p['ci95']:+.3f}, {p['mean'] + p['ci95']:+.3f}]" for p in pair.values()
-            ]
+            cells = [_paired_cell(p) for p in pair.values()]
             print(f"| {name} | {next(iter(pair.values()))['n']} | " + " | ".join(cells) + " |")
     return 0 if rows else 1
 
