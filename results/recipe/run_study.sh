@@ -24,7 +24,7 @@ declare -A SETTINGS=(
   # factors, one at a time against hybrid_pool4
   [hybrid_pool4_balanced]="--acoustic_downsample 4 --num_train_epochs 10 --class_weighting balanced"
   [hybrid_pool16]="--acoustic_downsample 16 --num_train_epochs 10"
-  [hybrid_pool4_lr5e-4_warmup]="--acoustic_downsample 4 --num_train_epochs 10 --learning_rate 5e-4 --warmup_ratio 0.1"
+  [hybrid_pool4_lr5e-4_warmup]="--acoustic_downsample 4 --num_train_epochs 10 --learning_rate 5e-4 --warmup_steps 0.1"
   [hybrid_pool4_dropout0.3]="--acoustic_downsample 4 --num_train_epochs 10 --hidden_dropout_prob 0.3"
   # batches of similar length (a speed-up: less padding; it also changes which answers share a batch)
   [hybrid_pool4_grouped]="--acoustic_downsample 4 --num_train_epochs 10 --train_sampling_strategy group_by_length"
@@ -32,7 +32,7 @@ declare -A SETTINGS=(
   [hybrid_pool4_layers]="--acoustic_downsample 4 --num_train_epochs 10"
   # pool 16 matched pool 4 by CV at half the time per epoch, so it became the recipe; the remaining factors are
   # measured against it (hybrid_pool16), one at a time
-  [hybrid_pool16_lr5e-4_warmup]="--acoustic_downsample 16 --num_train_epochs 10 --learning_rate 5e-4 --warmup_ratio 0.1"
+  [hybrid_pool16_lr5e-4_warmup]="--acoustic_downsample 16 --num_train_epochs 10 --learning_rate 5e-4 --warmup_steps 0.1"
   [hybrid_pool16_dropout0.3]="--acoustic_downsample 16 --num_train_epochs 10 --hidden_dropout_prob 0.3"
   [hybrid_pool16_balanced]="--acoustic_downsample 16 --num_train_epochs 10 --class_weighting balanced"
   [hybrid_pool16_layers]="--acoustic_downsample 16 --num_train_epochs 10"
