@@ -61,7 +61,7 @@ def test_features_folder_defaults_are_the_recipe():
     _, _, features = train_asa.parse_args(["--features_dir", "x", "--output_dir", "y"])
     model_args, _, demo = train_asa.parse_args(["--output_dir", "y"])
     recipe = train_asa.parse_args(["--features_dir", "x"])[0]
-    assert (features.num_train_epochs, features.load_best_model_at_end, recipe.acoustic_downsample) == (10, False, 4)
+    assert (features.num_train_epochs, features.load_best_model_at_end, recipe.acoustic_downsample) == (10, False, 16)
     assert (demo.num_train_epochs, demo.load_best_model_at_end, model_args.acoustic_downsample) == (12, True, 1)
 
 
