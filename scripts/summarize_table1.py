@@ -1,0 +1,186 @@
+#!/usr/bin/env python
+# Copyright 2026 The modeling_asa contributors. Licensed under the Apache License, Version 2.0.
+"""The Table 1 analogue: models x objectives over seeds, the paired effect of W-RankSim, and the model ranking.
+
+Reads the run folders of ``scripts/run_experiments.py --grid table1`` (each holds ``asa_results.json`` and
+``run_args.json``) and, with ``--baselines``, those of ``--grid baselines`` (the floor row of every table). Prints
+(and with ``--output`` writes) three Markdown tables:
+
+1. every cell: accuracy, macro-F1 and QWK per split, mean ± sample std [95% half-width] over seeds;
+2. for each model and main loss, the paired per-seed difference with minus without W-RankSim (and RankSim): the
+   same seed gives the same initialisation and batch order, so the pairs share everything but the regulariser;
+3. each model minus the full hybrid with the same objective (Welch: different models do not pair).
+
+Example::
+
+    python scripts/summarize_table1.py --runs results/table1 --baselines results/table1/baselines \\
+        --output results/table1/table.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci, paired_difference, welch_difference
+
+logger = logging.getLogger("summarize_table1")
+
+MODELS = {"content,delivery,language_use": "hybrid", "content,delivery": "without language use",
+          "content": "content only"}  # fmt: skip
+OBJECTIVES = {("ce", "none"): "CE", ("ce", "w_ranksim"): "CE + W-RankSim", ("lmcl", "none"): "LMCL",
+              ("lmcl", "w_ranksim"): "LMCL + W-RankSim", ("ce", "ranksim"): "CE + RankSim",
+              ("lmcl", "ranksim"): "LMCL + RankSim", ("corn", "none"): "CORN"}  # fmt: skip
+METRICS = {"accuracy": "acc", "macro_f1": "macro-F1", "qwk": "QWK"}
+
+
+def collect(runs_dir: Path) -> dict[tuple[str, str, str], dict[int, dict]]:
+    """(branches, loss, regulariser) -> seed -> that run's ``asa_results.json``, for every finished run folder."""
+    cells: dict[tuple[str, str, str], dict[int, dict]] = {}
+    for args_file in sorted(runs_dir.glob("*/run_args.json")):
+        results_file = args_file.with_name("asa_results.json")
+        if not results_file.is_file():
+            logger.warning("%s: no asa_results.json (unfinished run), left out", args_file.parent)
+            continue
+        record = json.loads(args_file.read_text())
+        setting = record["setting"]
+        if "per_device_train_batch_size" in setting or setting.get("branch_encoder") == "pooled":
+            continue  # another grid's run in the same folder
+        key = (setting.get("branches", "content,delivery,language_use"), setting["loss"], setting["regularizer"])
+        cells.setdefault(key, {})[int(record["seed"])] = json.loads(results_file.read_text())
+    return cells
+
+
+def collect_baselines(runs_dir: Path) -> dict[str, dict[int, dict]]:
+    """Baseline label -> seed -> results, from ``--grid baselines`` run folders (pooled branches, linear head)."""
+    rows: dict[str, dict[int, dict]] = {}
+    for args_file in sorted(runs_dir.glob("*/run_args.json")):
+        results_file = args_file.with_name("asa_results.json")
+        record = json.loads(args_file.read_text())
+        if record["setting"].get("branch_encoder") != "pooled" or not results_file.is_file():
+            continue
+        label = "baseline " + ("content" if record["setting"]["branches"] == "content" else "all branches")
+        rows.setdefault(label, {})[int(record["seed"])] = json.loads(results_file.read_text())
+    return rows
+
+
+def _label(key: tuple[str, str, str]) -> str:
+    branches, loss, reg = key
+    return f"{MODELS.get(branches, branches)}, {OBJECTIVES.get((loss, reg), f'{loss} + {reg}')}"
+
+
+def _order(key: tuple[str, str, str]) -> tuple[int, int]:
+    branches, loss, reg = key
+    models, objectives = list(MODELS), list(OBJECTIVES)
+    return (models.index(branches) if branches in models else 99,
+            objectives.index((loss, reg)) if (loss, reg) in objectives else 99)  # fmt: skip
+
+
+def cells_table(rows: dict[str, dict[int, dict]], splits: list[str]) -> str:
+    columns = [(s, m) for s in splits for m in METRICS]
+    lines = ["| model, objective | seeds | " + " | ".join(f"{s} {METRICS[m]}" for s, m in columns) + " |",
+             "|---" * (2 + len(columns)) + "|"]  # fmt: skip
+    for label, runs in rows.items():
+        cells = []
+        for split, metric in columns:
+            values = [r[split][metric] for r in runs.values() if split in r]
+            cells.append(format_mean_std_ci(mean_std_ci(values)) if values else "-")
+        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _interval(d: dict[str, float]) -> str:
+    if d["n"] < 2:
+        return f"{d['mean']:+.3f} (1 pair)"
+    return f"{d['mean']:+.3f} [{d['mean'] - d['ci95']:+.3f}, {d['mean'] + d['ci95']:+.3f}]"
+
+
+def paired_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
+    """With minus without each regulariser, per model and main loss, on the seeds both finished."""
+    columns = [(s, m) for s in splits for m in metrics]
+    lines = ["| model, main loss | regulariser | pairs | " + " | ".join(f"{s} {METRICS[m]}" for s, m in columns) + " |",
+             "|---" * (3 + len(columns)) + "|"]  # fmt: skip
+    for branches in [b for b in MODELS if any(k[0] == b for k in cells)]:
+        for loss in ("ce", "lmcl"):
+            without = cells.get((branches, loss, "none"), {})
+            for reg, name in (("w_ranksim", "W-RankSim"), ("ranksim", "RankSim")):
+                with_ = cells.get((branches, loss, reg), {})
+                seeds = sorted(set(with_) & set(without))
+                if not seeds:
+                    continue
+                row = []
+                for split, metric in columns:
+                    pairs = [(with_[s][split][metric], without[s][split][metric]) for s in seeds
+                             if split in with_[s] and split in without[s]]  # fmt: skip
+                    row.append(_interval(paired_difference(*zip(*pairs))) if pairs else "-")
+                lines.append(f"| {MODELS[branches]}, {loss.upper()} | {name} | {len(seeds)} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def model_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
+    """Each smaller model minus the hybrid with the same objective (Welch 95%)."""
+    columns = [(s, m) for s in splits for m in metrics]
+    lines = ["| objective | model minus hybrid | " + " | ".join(f"{s} {METRICS[m]}" for s, m in columns) + " |",
+             "|---" * (2 + len(columns)) + "|"]  # fmt: skip
+    hybrid = "content,delivery,language_use"
+    for loss, reg in OBJECTIVES:
+        reference = cells.get((hybrid, loss, reg))
+        if not reference:
+            continue
+        for branches in ("content,delivery", "content"):
+            other = cells.get((branches, loss, reg))
+            if not other:
+                continue
+            row = []
+            for split, metric in columns:
+                a = [r[split][metric] for r in other.values() if split in r]
+                b = [r[split][metric] for r in reference.values() if split in r]
+                if len(a) < 2 or len(b) < 2:
+                    row.append("-")
+                    continue
+                w = welch_difference(a, b)
+                row.append(f"{w['diff']:+.3f} [{w['ci_low']:+.3f}, {w['ci_high']:+.3f}]")
+            lines.append(f"| {OBJECTIVES[(loss, reg)]} | {MODELS[branches]} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", required=True, help="folder of the table1 grid's run folders")
+    parser.add_argument("--baselines", default=None, help="folder of the baselines grid's run folders")
+    parser.add_argument("--splits", default="dev,test_known,test_unknown")
+    parser.add_argument("--paired_metrics", default="macro_f1,qwk", help="metrics of the difference tables")
+    parser.add_argument("--output", default=None, help="also write the tables to this Markdown file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
+    splits = [s for s in args.splits.split(",") if s]
+    metrics = [m for m in args.paired_metrics.split(",") if m]
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        parser.error(f"--paired_metrics: unknown {unknown}; valid: {', '.join(METRICS)}")
+    cells = collect(Path(args.runs))
+    if not cells:
+        parser.error(f"{args.runs}: no finished table1 run (run_args.json + asa_results.json)")
+    rows = {_label(k): cells[k] for k in sorted(cells, key=_order)}
+    if args.baselines:
+        rows.update(collect_baselines(Path(args.baselines)))
+    text = (
+        "Mean ± sample std [95% half-width] over seeds:\n\n" + cells_table(rows, splits)
+        + "\nWith minus without the regulariser, paired by seed (mean [95% interval]):\n\n"
+        + paired_table(cells, splits, metrics)
+        + "\nEach model minus the hybrid with the same objective (Welch 95% interval):\n\n"
+        + model_table(cells, splits, metrics)
+    )  # fmt: skip
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
