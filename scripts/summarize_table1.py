@@ -118,7 +118,9 @@ def paired_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
                     pairs = [(with_[s][split][metric], without[s][split][metric]) for s in seeds
                              if split in with_[s] and split in without[s]]  # fmt: skip
                     row.append(_interval(paired_difference(*zip(*pairs))) if pairs else "-")
-                lines.append(f"| {MODELS[branches]}, {loss.upper()} | {name} | {len(seeds)} | " + " | ".join(row) + " |")
+                lines.append(
+                    f"| {MODELS[branches]}, {loss.upper()} | {name} | {len(seeds)} | " + " | ".join(row) + " |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -128,7 +130,7 @@ def model_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
     lines = ["| objective | model minus hybrid | " + " | ".join(f"{s} {METRICS[m]}" for s, m in columns) + " |",
              "|---" * (2 + len(columns)) + "|"]  # fmt: skip
     hybrid = "content,delivery,language_use"
-    for loss, reg in OBJECTIVES:
+    for (loss, reg), objective in OBJECTIVES.items():
         reference = cells.get((hybrid, loss, reg))
         if not reference:
             continue
@@ -145,7 +147,7 @@ def model_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
                     continue
                 w = welch_difference(a, b)
                 row.append(f"{w['diff']:+.3f} [{w['ci_low']:+.3f}, {w['ci_high']:+.3f}]")
-            lines.append(f"| {OBJECTIVES[(loss, reg)]} | {MODELS[branches]} | " + " | ".join(row) + " |")
+            lines.append(f"| {objective} | {MODELS[branches]} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 

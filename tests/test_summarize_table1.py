@@ -36,7 +36,7 @@ def test_tables_from_run_folders(tmp_path):
     assert out.read_text() == text
     lines = text.splitlines()
     first = text.split("With minus")[0].splitlines()
-    rows = [line for line in first if line.startswith("| hybrid, LMCL") or line.startswith("| baseline")]
+    rows = [line for line in first if line.startswith(("| hybrid, LMCL", "| baseline"))]
     # cells in model then objective order, the baseline row last; the unfinished run is left out
     assert [r.split(" | ")[0] for r in rows] == ["| hybrid, LMCL", "| hybrid, LMCL + W-RankSim", "| baseline content"]
     assert "| hybrid, LMCL | 3 | 0.500 ± 0.000 [±0.000] | 0.400 ± 0.050 [±0.124] | 0.800 ± 0.100 [±0.248]" in text

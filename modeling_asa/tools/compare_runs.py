@@ -1,7 +1,8 @@
 """Print a comparison table of finished ``train_asa.py`` runs: accuracy, macro-F1 and QWK per evaluated split.
 
-Every figure is read from the runs' own ``asa_results.json``; the answer counts from their
-``predictions_<split>.csv``. Used by ``scripts/demo.sh``::
+Every figure is read from the runs' own ``asa_results.json``; the answer counts, and the QWK of the expected score
+(the probability-weighted level, rounded: it moves when a model's probabilities move, even when no argmax level
+does), from their ``predictions_<split>.csv``. Used by ``scripts/demo.sh``::
 
     python -m modeling_asa.tools.compare_runs outputs/gept-demo outputs/gept-demo-lmcl
 """
@@ -9,10 +10,12 @@ Every figure is read from the runs' own ``asa_results.json``; the answer counts 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
+
+from ..metrics import compute_ordinal_metrics
+from .cross_validate import decode_expected, read_predictions
 
 SPLIT_NAMES = {"dev": "dev", "test_known": "known content", "test_unknown": "unknown content",
                "test_unknown_unseen": "unknown content, unseen speakers", "test": "test"}  # fmt: skip
@@ -28,29 +31,36 @@ def load_run(folder: str | Path) -> dict:
     splits = {}
     for split, values in metrics.items():
         predictions = folder / f"predictions_{split}.csv"
-        n = None
+        n, expected_qwk = None, None
         if predictions.is_file():
-            with open(predictions, encoding="utf-8", newline="") as handle:
-                n = sum(1 for _ in csv.DictReader(handle))
-        splits[split] = {"metrics": values, "n": n}
+            probabilities, references = read_predictions(predictions)
+            n = len(references)
+            decoded = decode_expected(probabilities)
+            expected_qwk = float(
+                compute_ordinal_metrics(decoded, references, num_classes=probabilities.shape[1])["qwk"]
+            )
+        splits[split] = {"metrics": values, "n": n, "expected_qwk": expected_qwk}
     return {"name": folder.name, "splits": splits}
 
 
 def format_table(runs: list[dict], labels: list[str] | None = None, splits: list[str] | None = None) -> str:
-    """A Markdown table: one row per run, accuracy / macro-F1 / QWK per split, the answer count in the header."""
+    """A Markdown table: one row per run, accuracy / macro-F1 / QWK / expected-score QWK per split, the answer count
+    in the header."""
     splits = splits or [s for s in SPLIT_NAMES if any(s in r["splits"] for r in runs)]
     labels = labels or [r["name"] for r in runs]
     header = ["model"]
     for split in splits:
         n = next((r["splits"][split]["n"] for r in runs if split in r["splits"]), None)
         name = SPLIT_NAMES.get(split, split) + (f" (n={n})" if n is not None else "")
-        header += [f"{name} acc", "macro-F1", "QWK"]
+        header += [f"{name} acc", "macro-F1", "QWK", "QWK (expected)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, run in zip(labels, runs):
         cells = [label]
         for split in splits:
-            m = run["splits"].get(split, {}).get("metrics", {})
+            entry = run["splits"].get(split, {})
+            m = entry.get("metrics", {})
             cells += [f"{m[k]:.3f}" if k in m else "-" for k in ("accuracy", "macro_f1", "qwk")]
+            cells.append(f"{entry['expected_qwk']:.3f}" if entry.get("expected_qwk") is not None else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
