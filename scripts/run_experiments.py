@@ -3,7 +3,9 @@
 """Resumable experiment grid: losses x regularisers x branch sets, each trained with ``train_asa.py``.
 
 Each run writes ``OUTPUT/<name>/asa_results.json``; a run whose results exist is skipped, so an interrupted grid
-continues where it stopped. The table printed at the end (and written to ``OUTPUT/results.md``) reports the dev split
+continues where it stopped. Runs go seed by seed (every setting with the first seed, then every setting with the
+next), so a grid cut short leaves each cell with the same number of seeds; ``--only KEY=VALUE`` keeps the settings
+that match (e.g. ``--only loss=ce --only regularizer=w_ranksim``). The table printed at the end (and written to ``OUTPUT/results.md``) reports the dev split
 used for model selection next to the test splits, as measured.
 
 Example::
@@ -85,8 +87,23 @@ def main(argv: list[str] | None = None) -> dict:
         "--metrics_only", action="store_true",
         help="after each run keep only its metrics, arguments, curve and predictions (no weights): for results/",
     )  # fmt: skip
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="KEY=VALUE",
+        help="run only the grid's settings with this value (repeatable; all must match)",
+    )  # fmt: skip
     parser.add_argument("train_args", nargs="*", help="extra train_asa.py arguments (after --)")
     args = parser.parse_args(argv)
+    settings = GRIDS[args.grid]
+    for item in args.only:
+        key, sep, value = item.partition("=")
+        if not sep or key not in {k for setting in settings for k in setting}:
+            known = sorted({k for setting in settings for k in setting})
+            parser.error(
+                f"--only {item}: expected KEY=VALUE with KEY one of the {args.grid} grid's: {', '.join(known)}"
+            )
+        settings = [setting for setting in settings if setting.get(key) == value]
+    if not settings:
+        parser.error(f"--only {' '.join(args.only)}: no setting of the {args.grid} grid matches")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
     import train_asa
     from modeling_asa.tools.cross_validate import prune_run
@@ -94,27 +111,28 @@ def main(argv: list[str] | None = None) -> dict:
     output = Path(args.output)
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict[str, dict] = {}
-    for setting in GRIDS[args.grid]:
-        for seed in seeds:
+    for seed in seeds:
+        for setting in settings:
             name = run_name(setting, seed)
             run_dir = output / name
             done = run_dir / "asa_results.json"
+            cli = ["--features_dir", args.features_dir, "--output_dir", str(run_dir), "--seed", str(seed)]
+            cli += [item for k, v in setting.items() for item in (f"--{k}", v)] + list(args.train_args)
             if done.exists():
                 logger.info("%s: done already, skipping", name)
             else:
-                cli = ["--features_dir", args.features_dir, "--output_dir", str(run_dir), "--seed", str(seed)]
-                cli += [item for k, v in setting.items() for item in (f"--{k}", v)]
                 logger.info("%s: training", name)
-                train_asa.main(cli + list(args.train_args))
+                train_asa.main(cli)
+            if not (run_dir / "run_args.json").is_file():  # also when a run was cut off right after training
                 # what reproduces the run (results/ folders keep it next to asa_results.json)
                 (run_dir / "run_args.json").write_text(
-                    json.dumps({"setting": setting, "seed": seed, "train_asa": cli + list(args.train_args)}, indent=1)
+                    json.dumps({"setting": setting, "seed": seed, "train_asa": cli}, indent=1)
                 )
-                if args.metrics_only:
-                    prune_run(run_dir)
-                # keep the final model and metrics, drop the intermediate checkpoints
-                for checkpoint in run_dir.glob("checkpoint-*"):
-                    shutil.rmtree(checkpoint)
+            if args.metrics_only:
+                prune_run(run_dir)
+            # keep the final model and metrics, drop the intermediate checkpoints
+            for checkpoint in run_dir.glob("checkpoint-*"):
+                shutil.rmtree(checkpoint)
             results[name] = {"setting": setting, "seed": seed, "results": json.loads(done.read_text())}
     table = summarize(results)
     (output / "results.md").write_text(table)

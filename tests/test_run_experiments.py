@@ -1,0 +1,54 @@
+"""scripts/run_experiments.py: a resumable grid, seed by seed, filtered by --only, with real (tiny) training runs."""
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import run_experiments
+
+TINY = ["--num_train_epochs", "1", "--per_device_train_batch_size", "8", "--disable_tqdm", "true",
+        "--use_cpu", "true", "--save_strategy", "no", "--log_level", "error"]  # fmt: skip
+
+
+def test_grid_runs_seed_by_seed_resumes_and_keeps_metrics_only(trained, tmp_path, caplog):
+    features = str(trained["root"] / "features")
+    out = tmp_path / "grid"
+    argv = ["--features_dir", features, "--output", str(out), "--grid", "baselines", "--seeds", "0,1",
+            "--metrics_only", "--", *TINY]  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="run_experiments"):
+        results = run_experiments.main(argv)
+    trained_names = [r.getMessage().split(":")[0] for r in caplog.records if r.getMessage().endswith(": training")]
+    # every setting with seed 0, then every setting with seed 1
+    assert [n.rsplit("_seed", 1)[1] for n in trained_names] == ["0", "0", "1", "1"]
+    assert len(results) == 4 and (out / "results.md").is_file()
+    for name in trained_names:
+        folder = out / name
+        record = json.loads((folder / "run_args.json").read_text())
+        assert record["seed"] == int(name[-1]) and "--metrics_only" not in record["train_asa"]
+        assert (folder / "asa_results.json").is_file() and not (folder / "model.safetensors").exists()
+    # cut off after training, before its arguments were written: a re-run trains nothing and writes them
+    (out / trained_names[0] / "run_args.json").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="run_experiments"):
+        again = run_experiments.main(argv)
+    assert not [r for r in caplog.records if r.getMessage().endswith(": training")]
+    assert (out / trained_names[0] / "run_args.json").is_file() and again.keys() == results.keys()
+    # --only keeps the matching settings
+    only = run_experiments.main([*argv[:6], "--only", "branches=content", *argv[6:]])
+    assert sorted(only) == sorted(n for n in trained_names if n.startswith("content_"))
+
+
+def test_only_names_a_wrong_key_or_an_empty_selection(tmp_path, capsys):
+    base = ["--features_dir", str(tmp_path), "--output", str(tmp_path / "o"), "--grid", "table1"]
+    with pytest.raises(SystemExit):
+        run_experiments.main([*base, "--only", "lossx=ce"])
+    assert "--only lossx=ce: expected KEY=VALUE with KEY one of the table1 grid's: branches, loss, regularizer" in (
+        capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit):
+        run_experiments.main([*base, "--only", "loss=mse"])
+    assert "no setting of the table1 grid matches" in capsys.readouterr().err
