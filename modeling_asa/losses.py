@@ -84,9 +84,16 @@ def _label_similarity(labels: torch.Tensor) -> torch.Tensor:
     return -(labels.unsqueeze(0) - labels.unsqueeze(1)).abs()
 
 
+def _full_precision(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as float32 when it is a half-precision tensor; float32 and float64 unchanged."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
 def _cosine_similarity_matrix(x: torch.Tensor) -> torch.Tensor:
-    x = F.normalize(x.reshape(x.shape[0], -1), dim=-1)
-    return x @ x.transpose(0, 1)
+    # float32 even under bf16/fp16 autocast: ranking similarities with an 8-bit mantissa makes ties of near values
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        x = F.normalize(_full_precision(x.reshape(x.shape[0], -1)), dim=-1)
+        return x @ x.transpose(0, 1)
 
 
 def _rank_similarity_loss(similarity: torch.Tensor, label_similarity: torch.Tensor, interpolation_lambda: float):
@@ -212,7 +219,9 @@ def lmcl_logits(
     References:
         Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face Recognition", CVPR 2018, Eq. 4.
     """
-    cosine = F.normalize(embeddings, dim=-1) @ F.normalize(weight, dim=-1).transpose(0, 1)
+    # float32 even under bf16/fp16 autocast: the margin m = 0.15 is a difference of cosines near 1
+    with torch.autocast(device_type=embeddings.device.type, enabled=False):
+        cosine = F.normalize(_full_precision(embeddings), dim=-1) @ F.normalize(_full_precision(weight), dim=-1).T
     if labels is not None:
         cosine = cosine - margin * F.one_hot(labels.long(), num_classes=weight.shape[0]).to(cosine.dtype)
     return scale * cosine

@@ -210,3 +210,22 @@ def test_corn_loss_is_coral_pytorchs():
     # a perfectly confident correct model has a loss near 0
     confident = torch.tensor([[-20.0, -20.0], [20.0, -20.0], [20.0, 20.0]])
     assert float(corn_loss(confident, torch.tensor([0, 1, 2]), 3)) < 1e-6
+
+
+def test_similarities_and_lmcl_logits_stay_float32_under_bf16_autocast():
+    """Training with --bf16 (autocast) must not rank or margin bf16 cosines: the same values as without autocast."""
+    torch.manual_seed(0)
+    weight = torch.randn(5, 64, requires_grad=True)
+    embeddings, labels = torch.randn(8, 64), torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
+
+    def losses():
+        generator = torch.Generator().manual_seed(0)  # RankSim's one-per-label sampling, the same both times
+        ranksim = ranksim_loss(embeddings, labels, generator=generator)
+        return w_ranksim_loss(weight), ranksim, lmcl_logits(embeddings, weight, labels)
+
+    expected = losses()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = losses()
+    for a, b in zip(got, expected):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b)
