@@ -201,7 +201,10 @@ def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AsaTrain
     if len(argv) == 1 and argv[0].endswith(".json"):
         return build_parser().parse_json_file(json_file=os.path.abspath(argv[0]))
     demo = "--features_dir" not in _option_names(argv)
-    return build_parser(demo=demo).parse_args_into_dataclasses(args=argv)
+    try:
+        return build_parser(demo=demo).parse_args_into_dataclasses(args=argv)
+    except ValueError as err:  # TrainingArguments' own checks, e.g. --bf16 true without a GPU and --use_cpu true
+        raise UsageError(" ".join(str(err).split())) from err
 
 
 def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[str]:

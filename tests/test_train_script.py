@@ -147,3 +147,10 @@ def test_length_grouped_batches_read_the_answers_lengths(trained, tmp_path):
     rows = (out / "predictions_dev.csv").read_text().splitlines()[1:]
     dev = load_features(trained["root"] / "features").dataset["dev"]
     assert [row.split(",")[0] for row in rows] == list(dev["response_id"])
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="the check is for machines without a GPU")
+def test_bf16_without_a_gpu_is_a_one_line_usage_error():
+    with pytest.raises(train_asa.UsageError, match="use_cpu"):
+        train_asa.parse_args(["--features_dir", "x", "--bf16", "true"])
+    assert train_asa.parse_args(["--features_dir", "x", "--bf16", "true", "--use_cpu", "true"])[2].bf16
