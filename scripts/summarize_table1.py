@@ -27,7 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci, paired_difference, welch_difference
+from compare_settings import compare  # the same folder: the per-setting table of mean ± std [CI]
+
+from modeling_asa.metrics.stats import paired_difference, welch_difference
 
 logger = logging.getLogger("summarize_table1")
 
@@ -79,19 +81,6 @@ def _order(key: tuple[str, str, str]) -> tuple[int, int]:
     models, objectives = list(MODELS), list(OBJECTIVES)
     return (models.index(branches) if branches in models else 99,
             objectives.index((loss, reg)) if (loss, reg) in objectives else 99)  # fmt: skip
-
-
-def cells_table(rows: dict[str, dict[int, dict]], splits: list[str]) -> str:
-    columns = [(s, m) for s in splits for m in METRICS]
-    lines = ["| model, objective | seeds | " + " | ".join(f"{s} {METRICS[m]}" for s, m in columns) + " |",
-             "|---" * (2 + len(columns)) + "|"]  # fmt: skip
-    for label, runs in rows.items():
-        cells = []
-        for split, metric in columns:
-            values = [r[split][metric] for r in runs.values() if split in r]
-            cells.append(format_mean_std_ci(mean_std_ci(values)) if values else "-")
-        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def _interval(d: dict[str, float]) -> str:
@@ -172,7 +161,8 @@ def main(argv: list[str] | None = None) -> str:
     if args.baselines:
         rows.update(collect_baselines(Path(args.baselines)))
     text = (
-        "Mean ± sample std [95% half-width] over seeds:\n\n" + cells_table(rows, splits)
+        "Mean ± sample std [95% half-width] over seeds:\n\n"
+        + compare({label: list(runs.values()) for label, runs in rows.items()}, None, splits, list(METRICS))
         + "\nWith minus without the regulariser, paired by seed (mean [95% interval]):\n\n"
         + paired_table(cells, splits, metrics)
         + "\nEach model minus the hybrid with the same objective (Welch 95% interval):\n\n"
