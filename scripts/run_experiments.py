@@ -5,8 +5,8 @@
 Each run writes ``OUTPUT/<name>/asa_results.json``; a run whose results exist is skipped, so an interrupted grid
 continues where it stopped. Runs go seed by seed (every setting with the first seed, then every setting with the
 next), so a grid cut short leaves each cell with the same number of seeds; ``--only KEY=VALUE`` keeps the settings
-that match (e.g. ``--only loss=ce --only regularizer=w_ranksim``). The table printed at the end (and written to ``OUTPUT/results.md``) reports the dev split
-used for model selection next to the test splits, as measured.
+that match (e.g. ``--only loss=ce --only regularizer=w_ranksim``). The table printed at the end (and written to
+``OUTPUT/results.md``) reports the dev split used for model selection next to the test splits, as measured.
 
 Example::
 
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> dict:
     settings = GRIDS[args.grid]
     for item in args.only:
         key, sep, value = item.partition("=")
-        if not sep or key not in {k for setting in settings for k in setting}:
-            known = sorted({k for setting in settings for k in setting})
+        known = sorted({k for setting in settings for k in setting})
+        if not sep or key not in known:
             parser.error(
                 f"--only {item}: expected KEY=VALUE with KEY one of the {args.grid} grid's: {', '.join(known)}"
             )
