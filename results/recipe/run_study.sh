@@ -36,7 +36,7 @@ declare -A SETTINGS=(
   [hybrid_pool16_dropout0.3]="--acoustic_downsample 16 --num_train_epochs 10 --hidden_dropout_prob 0.3"
   [hybrid_pool16_balanced]="--acoustic_downsample 16 --num_train_epochs 10 --class_weighting balanced"
   [hybrid_pool16_layers]="--acoustic_downsample 16 --num_train_epochs 10"
-  # bf16 autocast (this CPU has AVX512-BF16: a 512-wide encoder layer trains 2.3x faster); a speed-up to check for
+  # bf16 autocast (this CPU has AVX512-BF16: scripts/benchmark_bf16.py, 1.72x on two encoder layers); a speed-up to check for
   # free like pooling: the weights stay float32, the losses' similarities are computed in float32
   [hybrid_pool16_bf16]="--acoustic_downsample 16 --num_train_epochs 10 --bf16 true --use_cpu true"
 )
