@@ -35,3 +35,15 @@ def test_unfinished_run_is_a_one_line_error(tmp_path, capsys):
         capsys.readouterr().err.strip()
         == f"compare_runs: {tmp_path / 'x'}: no asa_results.json (the run did not finish)"
     )
+
+
+def test_malformed_predictions_are_a_one_line_error_naming_the_file_and_line(tmp_path, capsys):
+    _run(tmp_path / "a", [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1]], [1, 4], 0.7)  # 4 is not one of the levels 1-3
+    assert compare_runs.main([str(tmp_path / "a")]) == 1
+    path = tmp_path / "a" / "predictions_test_known.csv"
+    assert capsys.readouterr().err.strip() == (
+        f"compare_runs: {path}, line 3: reference '4' is not one of the levels ['1', '2', '3']"
+    )
+    path.write_text("response_id,predicted\nr0,1\n")
+    assert compare_runs.main([str(tmp_path / "a")]) == 1
+    assert "not a train_asa.py predictions file" in capsys.readouterr().err

@@ -49,10 +49,19 @@ def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         raise ValueError(f"{path}: no predictions")
     prob_columns = [c for c in rows[0] if c.startswith("prob_")]
+    if not prob_columns or "reference" not in rows[0]:
+        raise ValueError(f"{path}: not a train_asa.py predictions file (needs a reference and prob_<level> columns)")
     values = [c.removeprefix("prob_") for c in prob_columns]
-    probabilities = np.array([[float(r[c]) for c in prob_columns] for r in rows])
-    references = np.array([values.index(r["reference"]) for r in rows])
-    return probabilities, references
+    probabilities, references = [], []
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            probabilities.append([float(row[c]) for c in prob_columns])
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}, line {line}: a prob_ value is missing or not a number") from None
+        if row["reference"] not in values:
+            raise ValueError(f"{path}, line {line}: reference {row['reference']!r} is not one of the levels {values}")
+        references.append(values.index(row["reference"]))
+    return np.array(probabilities), np.array(references)
 
 
 def fold_metrics(run_dir: str | Path) -> dict[str, Any]:
