@@ -41,22 +41,11 @@ def load_setting(pattern: str) -> list[dict]:
 
 def compare(settings: dict[str, list[dict]], reference: str | None, splits: list[str], metrics: list[str]) -> str:
     """The Markdown tables: one of the settings' figures, one of the differences to ``reference``."""
-    from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci, welch_difference
+    from modeling_asa.metrics.stats import settings_table, welch_difference
 
     columns = [(s, m) for s in splits for m in metrics]
-    header = "| setting | runs | " + " | ".join(f"{s} {m}" for s, m in columns) + " |"
-    lines = [header, "|---" * (2 + len(columns)) + "|"]
-    for label, runs in settings.items():
-        cells = []
-        for split, metric in columns:
-            values = [r[split][metric] for r in runs if split in r]
-            if not values:
-                cells.append("-")
-                continue
-            cell = format_mean_std_ci(mean_std_ci(values))
-            cells.append(cell + (f" (n={len(values)})" if len(values) != len(runs) else ""))  # runs lacking the split
-        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
-    out = "\n".join(lines) + "\n"
+    out = settings_table(settings, splits, metrics)
+    header = out.splitlines()[0]
     if reference is None:
         return out
     lines = ["", f"Difference to {reference} (Welch 95% interval):", "", header, "|---" * (2 + len(columns)) + "|"]

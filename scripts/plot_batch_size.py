@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci
+from modeling_asa.metrics.stats import mean_std_ci, summary_cell
 
 logger = logging.getLogger("plot_batch_size")
 
@@ -56,14 +56,9 @@ def markdown(table: dict, metric: str, splits: list[str]) -> str:
     lines = [header, "|---" * (3 + len(splits)) + "|"]
     for reg in sorted(table, key=list(LABELS).index):
         for size in sorted(table[reg]):
-            cells, seeds = [], 0
-            for split in splits:
-                values = table[reg][size].get(split, [])
-                seeds = max(seeds, len(values))
-                if not values:
-                    cells.append("-")
-                    continue
-                cells.append(format_mean_std_ci(mean_std_ci(values)))
+            values = [table[reg][size].get(split, []) for split in splits]
+            seeds = max(len(v) for v in values)
+            cells = [summary_cell(v, seeds) for v in values]
             lines.append(f"| {LABELS.get(reg, reg)} | {size} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -142,27 +142,14 @@ def main(argv: list[str] | None = None) -> dict:
 
 def summarize(results: dict[str, dict]) -> str:
     """Mean, sample std over seeds and the half-width of a 95% t-interval of the mean, per setting and split."""
-    from modeling_asa.metrics.stats import format_mean_std_ci, mean_std_ci
+    from modeling_asa.metrics.stats import settings_table
 
     by_setting: dict[str, list[dict]] = {}
     for entry in results.values():
         key = ", ".join(f"{k}={v}" for k, v in entry["setting"].items())
         by_setting.setdefault(key, []).append(entry["results"])
     splits = sorted({s for runs in by_setting.values() for r in runs for s in r})
-    metrics = ("accuracy", "macro_f1", "qwk")
-    header = "| setting | seeds | " + " | ".join(f"{s} {m}" for s in splits for m in metrics) + " |"
-    lines = [header, "|---" * (2 + len(splits) * len(metrics)) + "|"]
-    for key, runs in by_setting.items():
-        cells = []
-        for split in splits:
-            for metric in metrics:
-                values = [r[split][metric] for r in runs if split in r]
-                if not values:
-                    cells.append("-")
-                    continue
-                cells.append(format_mean_std_ci(mean_std_ci(values)))
-        lines.append(f"| {key} | {len(runs)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return settings_table(by_setting, splits, ("accuracy", "macro_f1", "qwk"), count="seeds")
 
 
 if __name__ == "__main__":

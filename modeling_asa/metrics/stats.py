@@ -49,6 +49,34 @@ def format_mean_std_ci(stats: dict[str, float]) -> str:
     return f"{stats['mean']:.3f}"
 
 
+def summary_cell(values: Sequence[float], expected: int | None = None) -> str:
+    """A table cell: :func:`format_mean_std_ci` of ``values``, ``"-"`` for none, and ``" (n=k)"`` appended when
+    fewer than ``expected`` runs have the value (runs lacking a split)."""
+    if len(values) == 0:
+        return "-"
+    cell = format_mean_std_ci(mean_std_ci(values))
+    return cell + (f" (n={len(values)})" if expected is not None and len(values) != expected else "")
+
+
+def settings_table(
+    settings: dict[str, list[dict]], splits: Sequence[str], metrics: Sequence[str], count: str = "runs"
+) -> str:
+    """A Markdown table, one row per setting: its run count and :func:`summary_cell` per split and metric.
+
+    Args:
+        settings: label -> the runs' ``asa_results.json`` contents (``{split: {metric: value}}``).
+        splits, metrics: the columns, split-major.
+        count: the header of the run-count column (``"runs"``, ``"seeds"``, ``"folds"``).
+    """
+    columns = [(s, m) for s in splits for m in metrics]
+    lines = ["| setting | " + count + " | " + " | ".join(f"{s} {m}" for s, m in columns) + " |"]
+    lines.append("|---" * (2 + len(columns)) + "|")
+    for label, runs in settings.items():
+        cells = [summary_cell([r[s][m] for r in runs if s in r], len(runs)) for s, m in columns]
+        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def paired_difference(with_values: Sequence[float], without_values: Sequence[float]) -> dict[str, float]:
     """:func:`mean_std_ci` of the per-seed (or per-fold) differences ``with - without`` of paired runs.
 
@@ -90,4 +118,11 @@ def welch_difference(a_values: Sequence[float], b_values: Sequence[float]) -> di
     return {**out, "ci_low": float(interval.low), "ci_high": float(interval.high), "p": float(test.pvalue)}
 
 
-__all__ = ["format_mean_std_ci", "mean_std_ci", "paired_difference", "welch_difference"]
+__all__ = [
+    "format_mean_std_ci",
+    "mean_std_ci",
+    "paired_difference",
+    "settings_table",
+    "summary_cell",
+    "welch_difference",
+]
