@@ -70,6 +70,7 @@ def test_optimizer_is_radam(tmp_path, synthetic):
     trainer.create_optimizer()
     assert isinstance(trainer.optimizer, torch.optim.RAdam)
     assert trainer.optimizer.defaults["lr"] == 2e-4
+    assert trainer.optimizer.defaults["foreach"]  # the multi-tensor step (torch's CPU default is the slow loop)
     decays = sorted({group["weight_decay"] for group in trainer.optimizer.param_groups})
     assert decays == [0.0, 1e-5]
 
