@@ -448,6 +448,12 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
             if "eval_qwk" in entry
         ]
         Path(training_args.output_dir, "eval_curve.json").write_text(json.dumps(curve, indent=1))
+        layer_sum = getattr(getattr(model, "asa", model), "acoustic_layers", None)
+        if layer_sum is not None:
+            # the learned weight of each Whisper layer (0 = the embeddings): kept when the weights are pruned
+            weights = torch.softmax(layer_sum.layer_weights.detach().float().cpu(), dim=0).tolist()
+            logger.info("Whisper layer weights (embeddings first): %s", ", ".join(f"{w:.3f}" for w in weights))
+            Path(training_args.output_dir, "acoustic_layer_weights.json").write_text(json.dumps(weights))
         recipe = feature_set.metadata.get("recipe")
         if recipe:
             # the scorer rebuilds exactly these feature stages (asa-score, AsaScorer)

@@ -115,6 +115,9 @@ def test_prepare_train_and_score_with_every_layer(tmp_path, whisper):
     assert model.config.acoustic_num_layers == layers
     # the optimiser moved them (RAdam's first steps are small: only that they moved is checked)
     assert torch.count_nonzero(model.asa.acoustic_layers.layer_weights) == layers
+    # and the run records their softmax, which a results folder keeps when the weights are pruned
+    recorded = json.loads((output / "acoustic_layer_weights.json").read_text())
+    torch.testing.assert_close(torch.tensor(recorded), torch.softmax(model.asa.acoustic_layers.layer_weights, 0))
 
     scorer = AsaScorer.from_pretrained(output, device="cpu")
     assert scorer.stages["content"].acoustic_layers == "all"

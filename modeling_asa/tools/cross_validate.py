@@ -154,7 +154,10 @@ SUMMARY_HEADER = (
 )
 
 # what a fold keeps: its metrics, predictions, curve and arguments; weights, checkpoints and the card go
-_KEEP = ("asa_results.json", "eval_curve.json", "args.json", "run_args.json", "train_results.json")
+_KEEP = (
+    "asa_results.json", "eval_curve.json", "args.json", "run_args.json", "train_results.json",
+    "acoustic_layer_weights.json",
+)  # fmt: skip
 
 
 def prune_run(run_dir: Path) -> None:
