@@ -98,6 +98,7 @@ def test_full_run_writes_features_and_reports_problems(tmp_path, models):
     assert meta["encoders"]["acoustic_encoder"] == models["whisper"]
     assert meta["split"]["seed"] == 0 and meta["split"]["group_by"] == "speaker_id"
     assert (output / "splits.csv").exists()
+    assert not (output / "cache" / "hf").exists()  # no second copy of the dataset in the generator's cache
     row = features.dataset["train"].with_format("numpy")[0]
     n_words = len(row["words"])
     stored = features.dataset["train"].features

@@ -626,6 +626,11 @@ class FeaturePipeline:
         )
         tmp_dataset = self.output_dir / f"{DATASET_DIR}.tmp"
         dataset.save_to_disk(str(tmp_dataset))
+        split_counts = {k: len(v) for k, v in dataset.items()}
+        # save_to_disk copied the rows: the generator's cache would be a second copy of the whole dataset (a third
+        # of a features folder; 3.5 GB with every Whisper layer), so it goes
+        del dataset
+        shutil.rmtree(hf_cache, ignore_errors=True)
         tmp_questions = self.output_dir / f"{QUESTIONS_DIR}.tmp"
         if written["content"]:
             used = sorted({r.question_id for r, _ in usable})
@@ -690,7 +695,7 @@ class FeaturePipeline:
                 "seed": s.seed,
                 "ratios": [0.8, 0.1, 0.1],
             },
-            "split_counts": {k: len(v) for k, v in dataset.items()},
+            "split_counts": split_counts,
             "settings": {k: v for k, v in asdict(s).items() if k != "device"},
             "num_responses": len(responses),
             "num_problems": len(problems),
