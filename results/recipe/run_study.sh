@@ -36,14 +36,17 @@ declare -A SETTINGS=(
   [hybrid_pool16_dropout0.3]="--acoustic_downsample 16 --num_train_epochs 10 --hidden_dropout_prob 0.3"
   [hybrid_pool16_balanced]="--acoustic_downsample 16 --num_train_epochs 10 --class_weighting balanced"
   [hybrid_pool16_layers]="--acoustic_downsample 16 --num_train_epochs 10"
+  # the floor on the same every-layer features (its mean-pooled states through the same learned layer sum)
+  [baseline_linear_layers]="--branches content --branch_encoder pooled --head_hidden_size 0 --learning_rate 1e-3 --num_train_epochs 10 --acoustic_downsample 1"
   # bf16 autocast (this CPU has AVX512-BF16: scripts/benchmark_bf16.py, 1.72x on two encoder layers); a speed-up to check for
   # free like pooling: the weights stay float32, the losses' similarities are computed in float32
   [hybrid_pool16_bf16]="--acoustic_downsample 16 --num_train_epochs 10 --bf16 true --use_cpu true"
 )
-declare -A SETTING_FEATURES=([hybrid_pool4_layers]="$FEATURES_LAYERS" [hybrid_pool16_layers]="$FEATURES_LAYERS")
+declare -A SETTING_FEATURES=([hybrid_pool4_layers]="$FEATURES_LAYERS" [hybrid_pool16_layers]="$FEATURES_LAYERS"
+                             [baseline_linear_layers]="$FEATURES_LAYERS")
 ORDER=(baseline_linear baseline_linear_all hybrid_pool4 hybrid_pool4_grouped hybrid_pool4_balanced hybrid_pool16
        hybrid_pool16_lr5e-4_warmup hybrid_pool16_dropout0.3 hybrid_pool16_bf16 hybrid_pool16_balanced
-       hybrid_pool16_layers)
+       hybrid_pool16_layers baseline_linear_layers)
 [ $# -gt 0 ] && ORDER=("$@")
 for name in "${ORDER[@]}"; do
   [ -n "${SETTINGS[$name]+x}" ] || { echo "run_study.sh: unknown setting $name; known: ${!SETTINGS[*]}" >&2; exit 2; }
