@@ -35,7 +35,7 @@ import transformers
 from transformers import HfArgumentParser, set_seed
 
 from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
-from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator
+from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator, tensor_format
 from modeling_asa.data.folds import SELECTION_SPLITS, FoldsError, fold_datasets, load_folds
 from modeling_asa.features.recipe import save_recipe
 from modeling_asa.features.store import FeaturesError, FeatureSet, config_kwargs_from_metadata, load_features
@@ -388,6 +388,10 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         unseen = unseen_group_subset(reported["test_unknown"], train_dataset, feature_set.metadata)
         if unseen is not None:
             reported[UNSEEN_SPLIT] = unseen
+
+    # the feature arrays as tensors: the collator gets them without a round trip through Python lists
+    train_dataset, eval_dataset = tensor_format(train_dataset), tensor_format(eval_dataset)
+    reported = {split: tensor_format(dataset) for split, dataset in reported.items()}
 
     if model_args.model_name_or_path:
         model = AsaHybridForOrdinalClassification.from_pretrained(model_args.model_name_or_path)
