@@ -27,9 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compare_settings import compare  # the same folder: the per-setting table of mean ± std [CI]
-
-from modeling_asa.metrics.stats import paired_difference, welch_difference
+from modeling_asa.metrics.stats import paired_difference, settings_table, welch_difference
 
 logger = logging.getLogger("summarize_table1")
 
@@ -162,7 +160,7 @@ def main(argv: list[str] | None = None) -> str:
         rows.update(collect_baselines(Path(args.baselines)))
     text = (
         "Mean ± sample std [95% half-width] over seeds:\n\n"
-        + compare({label: list(runs.values()) for label, runs in rows.items()}, None, splits, list(METRICS))
+        + settings_table({label: list(runs.values()) for label, runs in rows.items()}, splits, list(METRICS))
         + "\nWith minus without the regulariser, paired by seed (mean [95% interval]):\n\n"
         + paired_table(cells, splits, metrics)
         + "\nEach model minus the hybrid with the same objective (Welch 95% interval):\n\n"
