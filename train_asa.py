@@ -127,6 +127,14 @@ class DataArguments:
             "speakers. Added only when test_unknown shares groups with train."
         },
     )
+    exclude_test_unknown_speakers: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep test_unknown's groups (the split's --group-by column, e.g. speaker_id) out of training "
+            "too: every train answer by a speaker who answers a held-out question is dropped, so test_unknown "
+            "measures unseen questions from unseen speakers, at the cost of those speakers' training answers."
+        },
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Truncate the train split (debugging)."})
     synthetic_examples: int = field(default=800, metadata={"help": "Rows of the built-in generated feature set."})
     threads: int | None = field(
@@ -329,6 +337,30 @@ def unseen_group_subset(test_unknown, train_dataset, metadata: dict):
     return test_unknown.select(keep)
 
 
+def drop_groups_of(train_dataset, test_unknown, metadata: dict):
+    """``train_dataset`` without the answers of any group (speaker) that also answers in ``test_unknown``.
+
+    Raises:
+        UsageError: the features record no group column, or every training answer is by such a group.
+    """
+    group_by = (metadata.get("split") or {}).get("group_by")
+    if not group_by or group_by not in train_dataset.column_names or group_by not in test_unknown.column_names:
+        raise UsageError(
+            "--exclude_test_unknown_speakers needs the split's group column (asa-prepare --group-by speaker_id); "
+            f"these features record {group_by!r} and their train columns are {train_dataset.column_names}"
+        )
+    held_out = set(test_unknown[group_by])
+    train_groups = train_dataset[group_by]
+    keep = [i for i, g in enumerate(train_groups) if g not in held_out]
+    if not keep:
+        raise UsageError(f"--exclude_test_unknown_speakers: every train answer is by a {group_by} of test_unknown")
+    dropped = set(train_groups) & held_out
+    logger.info("--exclude_test_unknown_speakers: %d of the %d train answers dropped (%d of the %d %s groups also "
+                "answer in test_unknown)", len(train_groups) - len(keep), len(train_groups), len(dropped),
+                len(set(train_groups)), group_by)  # fmt: skip
+    return train_dataset.select(keep)
+
+
 def add_length_column(dataset, branches: list[str], name: str):
     """``dataset`` with a ``name`` column of each answer's sequence length (for ``--train_sampling_strategy
     group_by_length``): its Whisper frames with the content branch, else its words. Batches of similar length pad
@@ -382,6 +414,13 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         eval_dataset = feature_set.dataset[data_args.eval_split]
         test_splits = [s for s in data_args.test_splits.split(",") if s and s in feature_set.dataset]
         reported = {split: feature_set.dataset[split] for split in [data_args.eval_split, *test_splits]}
+    if data_args.exclude_test_unknown_speakers:
+        if "test_unknown" not in reported:
+            raise UsageError(
+                "--exclude_test_unknown_speakers: no test_unknown split is reported (it needs one, and no "
+                "--cv_folds_file)"
+            )
+        train_dataset = drop_groups_of(train_dataset, reported["test_unknown"], feature_set.metadata)
     if data_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(data_args.max_train_samples, len(train_dataset))))
     if data_args.unseen_speaker_split and "test_unknown" in reported:

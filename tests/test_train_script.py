@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -122,6 +123,46 @@ def test_features_run_reports_the_unseen_speaker_variant(trained, tmp_path):
     rows = (out / "predictions_test_unknown_unseen.csv").read_text().splitlines()[1:]
     assert sorted(row.split(",")[0] for row in rows) == expected
     assert set(train_asa.main([*argv, "--unseen_speaker_split", "false"])) == {"dev", "test_known", "test_unknown"}
+
+
+def test_dropping_test_unknown_speakers_from_train():
+    from datasets import Dataset
+
+    train = Dataset.from_dict({"speaker_id": ["a", "a", "b", "c"], "label": [0, 1, 2, 3]})
+    unknown = Dataset.from_dict({"speaker_id": ["a", "d"], "response_id": ["1", "2"]})
+    metadata = {"split": {"group_by": "speaker_id"}}
+    assert train_asa.drop_groups_of(train, unknown, metadata)["label"] == [2, 3]
+    with pytest.raises(train_asa.UsageError, match="needs the split's group column"):
+        train_asa.drop_groups_of(train, unknown, {"split": {"group_by": None}})
+    everyone = Dataset.from_dict({"speaker_id": ["a", "b", "c"]})
+    with pytest.raises(train_asa.UsageError, match="every train answer is by a speaker_id of test_unknown"):
+        train_asa.drop_groups_of(train, everyone, metadata)
+
+
+def test_features_run_can_keep_test_unknown_speakers_out_of_train(trained, tmp_path):
+    """The other variant of unseen questions from unseen speakers: train loses test_unknown's speakers."""
+    from modeling_asa.features.store import load_features
+
+    # the fixture's test_unknown has every train speaker (as speechocean762 has most): keep two speakers' answers
+    features = tmp_path / "features"
+    shutil.copytree(trained["root"] / "features", features)
+    dataset = load_features(features).dataset
+    kept = sorted(set(dataset["train"]["speaker_id"]))[:2]
+    dataset["test_unknown"] = dataset["test_unknown"].filter(lambda row: row["speaker_id"] in kept)
+    dataset.save_to_disk(str(tmp_path / "dataset"))  # a dataset cannot overwrite the files it reads
+    shutil.rmtree(features / "dataset")
+    shutil.move(tmp_path / "dataset", features / "dataset")
+    expected_train = sum(s not in kept for s in dataset["train"]["speaker_id"])
+    assert 0 < expected_train < dataset["train"].num_rows and dataset["test_unknown"].num_rows > 0
+    out = tmp_path / "run"
+    argv = [*TINY, "--features_dir", str(features), "--branches", ",".join(trained["stages"]), "--output_dir",
+            str(out), "--exclude_test_unknown_speakers", "true"]  # fmt: skip
+    results = train_asa.main(argv)
+    # test_unknown is now all unseen speakers, so its unseen subset would be itself and is not reported
+    assert set(results) == {"dev", "test_known", "test_unknown"}
+    assert f"Training rows: {expected_train}." in (out / "README.md").read_text()
+    with pytest.raises(train_asa.UsageError, match="no test_unknown split is reported"):
+        train_asa.main([*argv, "--test_splits", "test_known"])
 
 
 def test_length_grouped_batches_read_the_answers_lengths(trained, tmp_path):
