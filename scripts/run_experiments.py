@@ -5,8 +5,11 @@
 Each run writes ``OUTPUT/<name>/asa_results.json``; a run whose results exist is skipped, so an interrupted grid
 continues where it stopped. Runs go seed by seed (every setting with the first seed, then every setting with the
 next), so a grid cut short leaves each cell with the same number of seeds; ``--only KEY=VALUE`` keeps the settings
-that match (e.g. ``--only loss=ce --only regularizer=w_ranksim``). The table printed at the end (and written to
-``OUTPUT/results.md``) reports the dev split used for model selection next to the test splits, as measured.
+that match (e.g. ``--only loss=ce --only regularizer=w_ranksim``). ``--reuse DIR`` takes a finished run of another
+grid whose ``train_asa.py`` arguments parse to the same values (output folder aside) instead of training it again:
+its files are copied and ``run_args.json`` names the source (the batch-size grid's batch-16 runs are Table 1's). The
+table printed at the end (and written to ``OUTPUT/results.md``) reports the dev split used for model selection next
+to the test splits, as measured.
 
 Example::
 
@@ -77,6 +80,31 @@ def run_name(setting: dict[str, str], seed: int) -> str:
     return "_".join(f"{v}".replace(",", "+") for v in setting.values()) + f"_seed{seed}"
 
 
+def parsed_arguments(cli: list[str]) -> list[dict]:
+    """What ``train_asa.py`` would run with ``cli``, as dicts, the output folder left out (its derived paths too)."""
+    import dataclasses
+
+    import train_asa
+
+    cli = list(cli)
+    cli[cli.index("--output_dir") + 1] = "/same-output"
+    return [
+        args.to_dict() if hasattr(args, "to_dict") else dataclasses.asdict(args) for args in train_asa.parse_args(cli)
+    ]
+
+
+def find_same_run(cli: list[str], reuse_dirs: list[Path]) -> Path | None:
+    """A finished run folder under ``reuse_dirs`` whose recorded ``train_asa.py`` arguments mean the same as ``cli``."""
+    wanted = parsed_arguments(cli)
+    for folder in reuse_dirs:
+        for args_file in sorted(folder.glob("*/run_args.json")):
+            if not args_file.with_name("asa_results.json").is_file():
+                continue
+            if parsed_arguments(json.loads(args_file.read_text())["train_asa"]) == wanted:
+                return args_file.parent
+    return None
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--features_dir", required=True)
@@ -90,6 +118,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--only", action="append", default=[], metavar="KEY=VALUE",
         help="run only the grid's settings with this value (repeatable; all must match)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reuse", action="append", default=[], type=Path, metavar="DIR",
+        help="copy a finished run from this grid output folder when its train_asa.py arguments mean the same "
+        "(repeatable)",
     )  # fmt: skip
     parser.add_argument("train_args", nargs="*", help="extra train_asa.py arguments (after --)")
     args = parser.parse_args(argv)
@@ -118,16 +151,21 @@ def main(argv: list[str] | None = None) -> dict:
             done = run_dir / "asa_results.json"
             cli = ["--features_dir", args.features_dir, "--output_dir", str(run_dir), "--seed", str(seed)]
             cli += [item for k, v in setting.items() for item in (f"--{k}", v)] + list(args.train_args)
+            record = {"setting": setting, "seed": seed, "train_asa": cli}
+            same = None if done.exists() else find_same_run(cli, args.reuse)
             if done.exists():
                 logger.info("%s: done already, skipping", name)
+            elif same is not None:
+                logger.info("%s: the same run is %s, copying it", name, same)
+                shutil.copytree(same, run_dir, dirs_exist_ok=True)
+                record["copied_from"] = str(same)
+                (run_dir / "run_args.json").write_text(json.dumps(record, indent=1))
             else:
                 logger.info("%s: training", name)
                 train_asa.main(cli)
             if not (run_dir / "run_args.json").is_file():  # also when a run was cut off right after training
                 # what reproduces the run (results/ folders keep it next to asa_results.json)
-                (run_dir / "run_args.json").write_text(
-                    json.dumps({"setting": setting, "seed": seed, "train_asa": cli}, indent=1)
-                )
+                (run_dir / "run_args.json").write_text(json.dumps(record, indent=1))
             if args.metrics_only:
                 prune_run(run_dir)
             # keep the final model and metrics, drop the intermediate checkpoints

@@ -52,3 +52,30 @@ def test_only_names_a_wrong_key_or_an_empty_selection(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_experiments.main([*base, "--only", "loss=mse"])
     assert "no setting of the table1 grid matches" in capsys.readouterr().err
+
+
+def test_reuse_copies_a_run_whose_arguments_mean_the_same(trained, tmp_path, caplog):
+    features = str(trained["root"] / "features")
+    first = tmp_path / "first"
+    base = ["--features_dir", features, "--grid", "baselines", "--only", "branches=content", "--metrics_only"]
+    run_experiments.main([*base, "--output", str(first), "--", *TINY])
+    (name,) = [p.parent.name for p in first.glob("*/asa_results.json")]
+    # the same run spelled differently (an argument given at its default value) is copied, not trained
+    second = tmp_path / "second"
+    with caplog.at_level(logging.INFO, logger="run_experiments"):
+        reused = run_experiments.main(
+            [*base, "--output", str(second), "--reuse", str(first), "--", *TINY, "--ranksim_gamma", "1.5"]
+        )
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"{name}: the same run is {first / name}, copying it" in messages
+    assert not [m for m in messages if m.endswith(": training")]
+    record = json.loads((second / name / "run_args.json").read_text())
+    assert record["copied_from"] == str(first / name) and "--ranksim_gamma" in record["train_asa"]
+    assert (second / name / "asa_results.json").read_bytes() == (first / name / "asa_results.json").read_bytes()
+    assert name in reused
+    # another learning rate is another run: trained
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="run_experiments"):
+        run_experiments.main([*base, "--output", str(tmp_path / "third"), "--reuse", str(first), "--", *TINY,
+                              "--learning_rate", "0.01"])  # fmt: skip
+    assert [r.getMessage() for r in caplog.records if r.getMessage().endswith(": training")] == [f"{name}: training"]
