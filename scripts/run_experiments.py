@@ -68,6 +68,19 @@ GRIDS = {
         for reg in ("none", "ranksim", "w_ranksim")
         for size in (2, 4, 8, 16, 32)
     ],
+    # the paper's own training settings (RAdam 2e-4 as everywhere, weight decay 1e-5, 8 epochs, batch size 2, no frame
+    # pooling) for the hybrid with W-RankSim, next to the grids' recipe
+    "paper_settings": [
+        {
+            "loss": loss,
+            "regularizer": "w_ranksim",
+            "per_device_train_batch_size": "2",
+            "acoustic_downsample": "1",
+            "weight_decay": "1e-5",
+            "num_train_epochs": "8",
+        }
+        for loss in ("ce", "lmcl")
+    ],
     # Table 1-style ablation of the branches (CE + W-RankSim)
     "branches": [
         {"branches": b, "loss": "ce", "regularizer": "w_ranksim"}
