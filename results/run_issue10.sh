@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 for seed in 0 1 2 3 4; do
     SEEDS=$seed bash results/table1/run.sh
+    # unseen speakers on unseen questions (item 6): short runs (a tenth of the training answers), once Table 1's
+    # seed-0 runs are there to compare with
+    [ "$seed" = 0 ] && bash results/unseen_speakers/run.sh
     if [ "$seed" -le 2 ]; then
         SEEDS=$seed bash results/batch_size/run.sh
     fi
