@@ -4,12 +4,13 @@
 
 Reads the run folders of ``scripts/run_experiments.py --grid table1`` (each holds ``asa_results.json`` and
 ``run_args.json``) and, with ``--baselines``, those of ``--grid baselines`` (the floor row of every table). Prints
-(and with ``--output`` writes) three Markdown tables:
+(and with ``--output`` writes) four Markdown tables:
 
 1. every cell: accuracy, macro-F1 and QWK per split, mean ± sample std [95% half-width] over seeds;
 2. for each model and main loss, the paired per-seed difference with minus without W-RankSim (and RankSim): the
    same seed gives the same initialisation and batch order, so the pairs share everything but the regulariser;
-3. each model minus the full hybrid with the same objective (Welch: different models do not pair).
+3. for each model, LMCL + W-RankSim (the paper's best) minus every other objective, CORN included, paired by seed;
+4. each model minus the full hybrid with the same objective (Welch: different models do not pair).
 
 Example::
 
@@ -87,6 +88,17 @@ def _interval(d: dict[str, float]) -> str:
     return f"{d['mean']:+.3f} [{d['mean'] - d['ci95']:+.3f}, {d['mean'] + d['ci95']:+.3f}]"
 
 
+def _paired_row(first: dict[int, dict], second: dict[int, dict], columns: list[tuple[str, str]]) -> list[str]:
+    """``first`` minus ``second`` per (split, metric), paired by seed over the seeds both finished."""
+    seeds = sorted(set(first) & set(second))
+    row = []
+    for split, metric in columns:
+        pairs = [(first[s][split][metric], second[s][split][metric]) for s in seeds
+                 if split in first[s] and split in second[s]]  # fmt: skip
+        row.append(_interval(paired_difference(*zip(*pairs))) if pairs else "-")
+    return row
+
+
 def paired_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
     """With minus without each regulariser, per model and main loss, on the seeds both finished."""
     columns = [(s, m) for s in splits for m in metrics]
@@ -97,17 +109,32 @@ def paired_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
             without = cells.get((branches, loss, "none"), {})
             for reg, name in (("w_ranksim", "W-RankSim"), ("ranksim", "RankSim")):
                 with_ = cells.get((branches, loss, reg), {})
-                seeds = sorted(set(with_) & set(without))
-                if not seeds:
-                    continue
-                row = []
-                for split, metric in columns:
-                    pairs = [(with_[s][split][metric], without[s][split][metric]) for s in seeds
-                             if split in with_[s] and split in without[s]]  # fmt: skip
-                    row.append(_interval(paired_difference(*zip(*pairs))) if pairs else "-")
-                lines.append(
-                    f"| {MODELS[branches]}, {loss.upper()} | {name} | {len(seeds)} | " + " | ".join(row) + " |"
-                )
+                seeds = set(with_) & set(without)
+                if seeds:
+                    row = _paired_row(with_, without, columns)
+                    lines.append(
+                        f"| {MODELS[branches]}, {loss.upper()} | {name} | {len(seeds)} | " + " | ".join(row) + " |"
+                    )
+    return "\n".join(lines) + "\n"
+
+
+BEST = ("lmcl", "w_ranksim")
+"""The objective the paper reports best (LMCL + W-RankSim)."""
+
+
+def objective_table(cells: dict, splits: list[str], metrics: list[str]) -> str:
+    """Per model, LMCL + W-RankSim minus every other objective, paired by seed (positive: LMCL + W-RankSim higher)."""
+    columns = [(s, m) for s in splits for m in metrics]
+    lines = ["| model | LMCL + W-RankSim minus | pairs | " + " | ".join(f"{s} {METRICS[m]}" for s, m in columns)
+             + " |", "|---" * (3 + len(columns)) + "|"]  # fmt: skip
+    for branches in [b for b in MODELS if (b, *BEST) in cells]:
+        best = cells[(branches, *BEST)]
+        for objective, name in OBJECTIVES.items():
+            other = cells.get((branches, *objective), {})
+            seeds = set(best) & set(other)
+            if objective != BEST and seeds:
+                row = _paired_row(best, other, columns)
+                lines.append(f"| {MODELS[branches]} | {name} | {len(seeds)} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -163,6 +190,8 @@ def main(argv: list[str] | None = None) -> str:
         + settings_table({label: list(runs.values()) for label, runs in rows.items()}, splits, list(METRICS))
         + "\nWith minus without the regulariser, paired by seed (mean [95% interval]):\n\n"
         + paired_table(cells, splits, metrics)
+        + "\nLMCL + W-RankSim minus each other objective, paired by seed (mean [95% interval]):\n\n"
+        + objective_table(cells, splits, metrics)
         + "\nEach model minus the hybrid with the same objective (Welch 95% interval):\n\n"
         + model_table(cells, splits, metrics)
     )  # fmt: skip

@@ -44,6 +44,10 @@ def test_tables_from_run_folders(tmp_path):
     # paired by seed: the gains 0.03, 0.04, 0.05 -> mean +0.040, interval +-0.025
     paired = next(line for line in lines if line.startswith("| hybrid, LMCL | W-RankSim | 3 |"))
     assert "+0.040 [+0.015, +0.065]" in paired
+    # LMCL + W-RankSim minus LMCL, paired: the same gains; no row for an objective without runs
+    best = text.split("LMCL + W-RankSim minus each other objective")[1].split("Each model minus")[0]
+    assert next(line for line in best.splitlines() if line.startswith("| hybrid | LMCL | 3 |")).count("+0.040 [") == 3
+    assert "| hybrid | CE |" not in best and "| content only | LMCL | 3 |" in best
     # content only minus hybrid with LMCL: -0.100 on every split (Welch)
     welch = next(line for line in lines if line.startswith("| LMCL | content only |"))
     assert welch.count("-0.100 [") == 3 and welch.count("-0.050 [") == 3
