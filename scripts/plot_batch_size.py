@@ -4,7 +4,8 @@
 
 Reads the run folders of ``scripts/run_experiments.py --grid batch_size`` (each holds ``asa_results.json`` and
 ``run_args.json``), writes one PNG with a panel per split (error bars: sample std over seeds) and prints the
-Markdown table of the same numbers (mean ± std [95% CI half-width], seeds).
+Markdown table of the same numbers (mean ± std [95% CI half-width], seeds), then how steady each objective is
+across batch sizes (range of the means, seed spread within a size, one-way ANOVA of batch size).
 
 Example::
 
@@ -63,6 +64,29 @@ def markdown(table: dict, metric: str, splits: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def steadiness(table: dict, metric: str, splits: list[str]) -> str:
+    """How much each objective moves with the batch size: the range of its per-size means, the seed spread within a
+    size (the noise to read the range against) and a one-way ANOVA p-value of batch size (sizes with 2+ seeds)."""
+    from scipy.stats import f_oneway
+
+    header = f"| objective | split | sizes | range of mean {metric} over sizes | mean seed std within a size | "
+    lines = [header + "ANOVA p (batch size) |", "|---" * 6 + "|"]
+    for reg in sorted(table, key=list(LABELS).index):
+        for split in splits:
+            groups = [table[reg][size][split] for size in sorted(table[reg]) if table[reg][size].get(split)]
+            if len(groups) < 2:
+                continue
+            means = [mean_std_ci(g)["mean"] for g in groups]
+            repeated = [g for g in groups if len(g) > 1]
+            noise = f"{sum(mean_std_ci(g)['std'] for g in repeated) / len(repeated):.3f}" if repeated else "-"
+            # no test with fewer than two repeated sizes, or with no spread within any size (the F ratio is undefined)
+            testable = len(repeated) > 1 and any(mean_std_ci(g)["std"] > 0 for g in repeated)
+            p_value = f"{f_oneway(*repeated).pvalue:.3f}" if testable else "-"
+            lines.append(f"| {LABELS.get(reg, reg)} | {split} | {len(groups)} | {max(means) - min(means):.3f} | "
+                         f"{noise} | {p_value} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def plot(table: dict, metric: str, splits: list[str], output: Path) -> None:
     import matplotlib
 
@@ -103,7 +127,7 @@ def main(argv: list[str] | None = None) -> str:
     splits = [s for s in args.splits.split(",") if s]
     table = collect(Path(args.runs), args.metric, splits)
     plot(table, args.metric, splits, Path(args.output))
-    text = markdown(table, args.metric, splits)
+    text = markdown(table, args.metric, splits) + "\n" + steadiness(table, args.metric, splits)
     print(text)
     logger.info("wrote %s", args.output)
     return text

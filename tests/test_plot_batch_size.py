@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scipy.stats import f_oneway
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import plot_batch_size
@@ -36,7 +37,14 @@ def test_plot_and_table_from_run_folders(tmp_path):
     assert lines[2].startswith("| LMCL + RankSim | 2 | 2 | 0.630 ± 0.014 [±0.127]")
     assert lines[5].startswith("| LMCL + W-RankSim | 8 | 2 | 0.710 ± 0.014")
     assert lines[6] == "| LMCL + W-RankSim | 32 | 1 | 0.800 | 0.850 |"
-    assert len(lines) == 7  # the unfinished run is left out
+    assert lines.index("") == 7  # the unfinished run is left out
+    # steadiness: RankSim's dev means 0.64 and 0.70 (range 0.060; seed std 0.014 in both sizes), W-RankSim's 0.71,
+    # 0.71 and 0.80 (its one-seed size counts in the range, not in the ANOVA, which needs repeats)
+    steady = {line.split(" | ")[0] + line.split(" | ")[1]: line for line in lines[8:] if line.startswith("| LMCL")}
+    assert steady["| LMCL + RankSimdev"].startswith("| LMCL + RankSim | dev | 2 | 0.060 | 0.014 | ")
+    assert steady["| LMCL + W-RankSimdev"].startswith("| LMCL + W-RankSim | dev | 3 | 0.090 | 0.014 | 1.000 |")
+    assert steady["| LMCL + RankSimdev"].endswith(f" | {f_oneway([0.62, 0.64], [0.68, 0.70]).pvalue:.3f} |")
+    assert steady["| LMCL + RankSimtest_known"] == "| LMCL + RankSim | test_known | 2 | 0.000 | 0.000 | - |"
 
 
 def test_no_finished_run_is_a_one_line_error(tmp_path):
