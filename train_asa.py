@@ -41,7 +41,7 @@ from modeling_asa.features.recipe import save_recipe
 from modeling_asa.features.store import FeaturesError, FeatureSet, config_kwargs_from_metadata, load_features
 from modeling_asa.metrics import compute_ordinal_metrics, make_compute_metrics
 from modeling_asa.model_card import write_model_card
-from modeling_asa.runtime import configure_threads
+from modeling_asa.runtime import configure_threads, cpu_has_bf16
 from modeling_asa.scoring import label_value, prediction_rows, write_predictions
 from modeling_asa.synthetic import make_synthetic_features
 from modeling_asa.trainer import AsaTrainer, AsaTrainingArguments
@@ -378,6 +378,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     branches = validate_args(model_args, data_args)
     configure_threads(data_args.threads)
     with logging_set_up(training_args):
+        if training_args.bf16 and training_args.device.type == "cpu" and not cpu_has_bf16():
+            logger.warning(
+                "--bf16 true on a CPU without bf16 instructions (AVX512-BF16 or AMX): torch emulates bf16 and "
+                "training runs many times slower than in float32 (50x in scripts/benchmark_bf16.py on an AVX2 "
+                "CPU); drop --bf16 on this machine"
+            )
         return run(model_args, data_args, training_args, branches)
 
 

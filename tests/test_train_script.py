@@ -195,3 +195,22 @@ def test_bf16_without_a_gpu_is_a_one_line_usage_error():
     with pytest.raises(train_asa.UsageError, match="use_cpu"):
         train_asa.parse_args(["--features_dir", "x", "--bf16", "true"])
     assert train_asa.parse_args(["--features_dir", "x", "--bf16", "true", "--use_cpu", "true"])[2].bf16
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="the check is for CPU training")
+@pytest.mark.parametrize("has_bf16", [False, True])
+def test_bf16_on_a_cpu_without_bf16_instructions_warns(tmp_path, monkeypatch, caplog, has_bf16):
+    monkeypatch.setattr(train_asa, "cpu_has_bf16", lambda: has_bf16)
+    monkeypatch.setattr(train_asa, "run", lambda *args: {})  # the check comes before any training
+    with caplog.at_level(logging.WARNING, logger="train_asa"):
+        train_asa.main([*TINY, "--output_dir", str(tmp_path), "--bf16", "true"])
+    warned = "--bf16 true on a CPU without bf16 instructions" in caplog.text
+    assert warned is not has_bf16
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="reads the CPU flags from /proc/cpuinfo (Linux)")
+def test_cpu_bf16_check_agrees_with_the_cpu_flags():
+    from modeling_asa.runtime import cpu_has_bf16
+
+    flags = set(Path("/proc/cpuinfo").read_text().split())
+    assert cpu_has_bf16() == bool({"avx512_bf16", "amx_tile"} & flags)
