@@ -7,9 +7,10 @@ continues where it stopped. Runs go seed by seed (every setting with the first s
 next), so a grid cut short leaves each cell with the same number of seeds; ``--only KEY=VALUE`` keeps the settings
 that match (e.g. ``--only loss=ce --only regularizer=w_ranksim``). ``--reuse DIR`` takes a finished run of another
 grid whose ``train_asa.py`` arguments parse to the same values (output folder aside) instead of training it again:
-its files are copied and ``run_args.json`` names the source (the batch-size grid's batch-16 runs are Table 1's). The
-table printed at the end (and written to ``OUTPUT/results.md``) reports the dev split used for model selection next
-to the test splits, as measured.
+its files are copied and ``run_args.json`` names the source (the batch-size grid's batch-16 runs are Table 1's).
+Several workers may run the same grid at once: each claims a run before training it (``.claimed`` in its folder)
+and skips the runs a live worker holds. The table printed at the end (and written to ``OUTPUT/results.md``)
+reports the dev split used for model selection next to the test splits, as measured.
 
 Example::
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -118,6 +120,49 @@ def find_same_run(cli: list[str], reuse_dirs: list[Path]) -> Path | None:
     return None
 
 
+CLAIM = ".claimed"
+"""Marks a run folder as being trained by a live worker (its pid and the machine's boot id)."""
+
+
+def _boot_id() -> str:
+    path = Path("/proc/sys/kernel/random/boot_id")
+    return path.read_text().strip() if path.is_file() else "unknown"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def claim_run(run_dir: Path) -> bool:
+    """Mark ``run_dir`` as this process's to train; ``False`` when a live worker holds it already.
+
+    Several workers can walk the same grids at once (``bash results/run_issue10.sh`` twice, one torch thread each):
+    each trains the runs nobody holds. A claim left by a killed worker (its process gone, or from before a reboot)
+    is taken over.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    claim = run_dir / CLAIM
+    mine = f"{os.getpid()} {_boot_id()}"
+    try:
+        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        pid, _, boot = claim.read_text().partition(" ")
+        if pid.isdigit() and boot == _boot_id() and int(pid) != os.getpid() and _alive(int(pid)):
+            return False
+        logger.info("%s: taking over a claim left by a stopped worker (%s)", run_dir.name, pid)
+        claim.write_text(mine)
+        return True
+    with os.fdopen(fd, "w") as handle:
+        handle.write(mine)
+    return True
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--features_dir", required=True)
@@ -173,9 +218,15 @@ def main(argv: list[str] | None = None) -> dict:
                 shutil.copytree(same, run_dir, dirs_exist_ok=True)
                 record["copied_from"] = str(same)
                 (run_dir / "run_args.json").write_text(json.dumps(record, indent=1))
+            elif not claim_run(run_dir):
+                logger.info("%s: another worker is training it, skipping", name)
+                continue
             else:
                 logger.info("%s: training", name)
-                train_asa.main(cli)
+                try:
+                    train_asa.main(cli)
+                finally:
+                    (run_dir / CLAIM).unlink(missing_ok=True)
             if not (run_dir / "run_args.json").is_file():  # also when a run was cut off right after training
                 # what reproduces the run (results/ folders keep it next to asa_results.json)
                 (run_dir / "run_args.json").write_text(json.dumps(record, indent=1))

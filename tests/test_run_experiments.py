@@ -79,3 +79,43 @@ def test_reuse_copies_a_run_whose_arguments_mean_the_same(trained, tmp_path, cap
         run_experiments.main([*base, "--output", str(tmp_path / "third"), "--reuse", str(first), "--", *TINY,
                               "--learning_rate", "0.01"])  # fmt: skip
     assert [r.getMessage() for r in caplog.records if r.getMessage().endswith(": training")] == [f"{name}: training"]
+
+
+def _boot_id() -> str:
+    path = Path("/proc/sys/kernel/random/boot_id")
+    return path.read_text().strip() if path.is_file() else "unknown"
+
+
+def test_a_run_is_claimed_by_one_worker_at_a_time(tmp_path):
+    import os
+    import subprocess
+
+    run = tmp_path / "run"
+    assert run_experiments.claim_run(run) and (run / ".claimed").read_text() == f"{os.getpid()} {_boot_id()}"
+    assert run_experiments.claim_run(run)  # this worker's own claim
+    (run / ".claimed").write_text(f"{os.getppid()} {_boot_id()}")  # a live worker: pytest's parent process
+    assert not run_experiments.claim_run(run)
+    (run / ".claimed").write_text(f"{os.getppid()} another-boot")  # from before a reboot: taken over
+    assert run_experiments.claim_run(run) and (run / ".claimed").read_text().startswith(f"{os.getpid()} ")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (run / ".claimed").write_text(f"{gone.pid} {_boot_id()}")  # a worker that stopped: taken over
+    assert run_experiments.claim_run(run)
+
+
+def test_grid_skips_the_runs_another_worker_holds(trained, tmp_path, caplog):
+    import os
+
+    out = tmp_path / "grid"
+    held = out / "content_pooled_0_ce_none_seed0"
+    held.mkdir(parents=True)
+    (held / ".claimed").write_text(f"{os.getppid()} {_boot_id()}")
+    argv = ["--features_dir", str(trained["root"] / "features"), "--output", str(out), "--grid", "baselines",
+            "--metrics_only", "--", *TINY]  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="run_experiments"):
+        results = run_experiments.main(argv)
+    assert f"{held.name}: another worker is training it, skipping" in caplog.text
+    assert list(results) == ["content+delivery+language_use_pooled_0_ce_none_seed0"]
+    assert not (held / "asa_results.json").exists()
+    # the worker that trained a run leaves no claim behind
+    assert not list(out.glob("content+delivery*/.claimed"))

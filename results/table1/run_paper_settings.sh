@@ -7,5 +7,5 @@ cd "$(dirname "$0")/../.."
 FEATURES=${FEATURES:-$HOME/.cache/modeling_asa/features/speechocean762}
 SEEDS=${SEEDS:-0,1,2}
 python scripts/run_experiments.py --features_dir "$FEATURES" --output results/table1/paper_settings \
-    --grid paper_settings --seeds "$SEEDS" --metrics_only -- --disable_tqdm true --save_strategy no --bf16 true \
+    --grid paper_settings --seeds "$SEEDS" --metrics_only -- --disable_tqdm true --save_strategy no \
     --use_cpu true
