@@ -203,7 +203,7 @@ def test_bf16_on_a_cpu_without_bf16_instructions_warns(tmp_path, monkeypatch, ca
     monkeypatch.setattr(train_asa, "cpu_has_bf16", lambda: has_bf16)
     monkeypatch.setattr(train_asa, "run", lambda *args: {})  # the check comes before any training
     with caplog.at_level(logging.WARNING, logger="train_asa"):
-        train_asa.main([*TINY, "--output_dir", str(tmp_path), "--bf16", "true"])
+        train_asa.main([*TINY, "--output_dir", str(tmp_path), "--bf16", "true", "--log_level", "warning"])
     warned = "--bf16 true on a CPU without bf16 instructions" in caplog.text
     assert warned is not has_bf16
 
