@@ -11,6 +11,6 @@ FEATURES=${FEATURES:-$HOME/.cache/modeling_asa/features/speechocean762}
 SEEDS=${SEEDS:-0,1,2}
 read -r -a ONLY <<< "${ONLY:-}"
 python scripts/run_experiments.py --features_dir "$FEATURES" --output results/batch_size/runs --grid batch_size \
-    --seeds "$SEEDS" --metrics_only --reuse results/table1/runs "${ONLY[@]}" -- --disable_tqdm true --save_strategy no --use_cpu true
+    --seeds "$SEEDS" --metrics_only --reuse results/table1/runs "${ONLY[@]}" -- --disable_tqdm true --save_strategy no --use_cpu "${USE_CPU:-true}"
 python scripts/plot_batch_size.py --runs results/batch_size/runs --output results/batch_size/qwk_by_batch_size.png \
     | tee results/batch_size/table.md

@@ -9,7 +9,7 @@ FEATURES=${FEATURES:-$HOME/.cache/modeling_asa/features/speechocean762}
 SEEDS=${SEEDS:-0,1,2,3,4}
 read -r -a ONLY <<< "${ONLY:-}"
 # float32: bf16 autocast is 50x slower on a CPU without bf16 instructions (this project's AVX2 machine, 2026-12-04)
-COMMON=(--disable_tqdm true --save_strategy no --use_cpu true)
+COMMON=(--disable_tqdm true --save_strategy no --use_cpu "${USE_CPU:-true}")
 # the floor of the table: pooled linear baselines (their own learning rate, 1e-3; the rest the same defaults)
 python scripts/run_experiments.py --features_dir "$FEATURES" --output results/table1/baselines --grid baselines \
     --seeds "$SEEDS" --metrics_only -- "${COMMON[@]}" --learning_rate 1e-3

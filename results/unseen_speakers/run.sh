@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 FEATURES=${FEATURES:-$HOME/.cache/modeling_asa/features/speechocean762}
 SEEDS=${SEEDS:-0,1,2,3,4}
-COMMON=(--disable_tqdm true --save_strategy no --use_cpu true --exclude_test_unknown_speakers true)
+COMMON=(--disable_tqdm true --save_strategy no --use_cpu "${USE_CPU:-true}" --exclude_test_unknown_speakers true)
 python scripts/run_experiments.py --features_dir "$FEATURES" --output results/unseen_speakers/runs --grid hybrid \
     --seeds "$SEEDS" --metrics_only -- "${COMMON[@]}"
 python scripts/run_experiments.py --features_dir "$FEATURES" --output results/unseen_speakers/baselines \
