@@ -4,6 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import compare_settings
 
@@ -43,3 +45,19 @@ def test_an_unfinished_run_is_a_one_line_error(tmp_path, capsys):
     assert compare_settings.main([f"a={tmp_path}/a_seed*"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"compare_settings: {tmp_path}/a_seed1: no asa_results.json (the run did not finish)"
+
+
+def test_paired_differences_pair_runs_by_folder_name(tmp_path, capsys):
+    # the same three runs made two ways; a fourth without a partner is left out of the pairs
+    for name, a, b in (("x_seed0", 0.80, 0.79), ("x_seed1", 0.70, 0.69), ("x_seed2", 0.90, 0.89)):
+        _run(tmp_path / "fp32" / name, a)
+        _run(tmp_path / "bf16" / name, b)
+    _run(tmp_path / "fp32" / "x_seed3", 0.10)
+    argv = [f"fp32={tmp_path}/fp32/*", f"bf16={tmp_path}/bf16/*", "--reference", "bf16", "--paired",
+            "--splits", "test_known", "--metrics", "qwk"]  # fmt: skip
+    assert compare_settings.main(argv) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    # paired, the spread the runs share cancels: +0.010 [+0.010, +0.010]; unpaired it would span about ±0.3
+    assert last.startswith("| fp32 | 3 pairs | +0.010 [+0.010, +0.010]"), last
+    with pytest.raises(SystemExit):
+        compare_settings.main([f"fp32={tmp_path}/fp32/*", "--paired"])  # nothing to pair with
