@@ -84,7 +84,10 @@ def compare(
                 cells.append("-")
                 continue
             w = welch_difference(a, b)
-            cell = f"{w['diff']:+.3f} [{w['ci_low']:+.3f}, {w['ci_high']:+.3f}]"
+            if len(a) < 2 or len(b) < 2:  # no interval from a single run
+                cell = f"{w['diff']:+.3f} (no interval)"
+            else:
+                cell = f"{w['diff']:+.3f} [{w['ci_low']:+.3f}, {w['ci_high']:+.3f}]"
             partial = (len(a), len(b)) != (len(runs), len(settings[reference]))
             cells.append(cell + (f" (n={len(a)} vs {len(b)})" if partial else ""))
         lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")

@@ -61,3 +61,13 @@ def test_paired_differences_pair_runs_by_folder_name(tmp_path, capsys):
     assert last.startswith("| fp32 | 3 pairs | +0.010 [+0.010, +0.010]"), last
     with pytest.raises(SystemExit):
         compare_settings.main([f"fp32={tmp_path}/fp32/*", "--paired"])  # nothing to pair with
+
+
+def test_a_single_run_gets_no_interval(tmp_path, capsys):
+    _run(tmp_path / "one_seed0", 0.8)
+    for seed, qwk in enumerate((0.70, 0.72)):
+        _run(tmp_path / f"base_seed{seed}", qwk)
+    argv = [f"one={tmp_path}/one_seed*", f"base={tmp_path}/base_seed*", "--reference", "base",
+            "--splits", "test_known", "--metrics", "qwk"]  # fmt: skip
+    assert compare_settings.main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "| one | 1 | +0.090 (no interval) |"
