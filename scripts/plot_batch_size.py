@@ -5,16 +5,20 @@
 Reads the run folders of ``scripts/run_experiments.py --grid batch_size`` (each holds ``asa_results.json`` and
 ``run_args.json``), writes one PNG with a panel per split (error bars: sample std over seeds) and prints the
 Markdown table of the same numbers (mean ± std [95% CI half-width], seeds), then how steady each objective is
-across batch sizes (range of the means, seed spread within a size, one-way ANOVA of batch size).
+across batch sizes (range of the means, seed spread within a size, one-way ANOVA of batch size). ``--baseline GLOB``
+adds the floor: the pooled linear baseline's runs, a dashed line with its seed spread in the plot and a row in the
+table.
 
 Example::
 
-    python scripts/plot_batch_size.py --runs results/batch_size --output results/batch_size/qwk_by_batch_size.png
+    python scripts/plot_batch_size.py --runs results/batch_size/runs --output results/batch_size/qwk_by_batch_size.png \
+        --baseline "results/table1/baselines/content_pooled_0_ce_none_seed[012]"
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import logging
 import sys
@@ -52,7 +56,16 @@ def collect(runs_dir: Path, metric: str, splits: list[str]) -> dict[str, dict[in
     return table
 
 
-def markdown(table: dict, metric: str, splits: list[str]) -> str:
+def baseline_values(pattern: str, metric: str, splits: list[str]) -> dict[str, list[float]]:
+    """split -> the per-seed values of the baseline runs matching ``pattern`` (finished runs only)."""
+    files = sorted(Path(p) / "asa_results.json" for p in glob.glob(pattern))
+    results = [json.loads(f.read_text()) for f in files if f.is_file()]
+    if not results:
+        raise SystemExit(f"plot_batch_size.py: error: --baseline {pattern}: no finished run folder matches")
+    return {split: [float(r[split][metric]) for r in results if split in r] for split in splits}
+
+
+def markdown(table: dict, metric: str, splits: list[str], baseline: dict[str, list[float]] | None = None) -> str:
     header = "| objective | batch size | seeds | " + " | ".join(f"{s} {metric}" for s in splits) + " |"
     lines = [header, "|---" * (3 + len(splits)) + "|"]
     for reg in sorted(table, key=list(LABELS).index):
@@ -61,6 +74,10 @@ def markdown(table: dict, metric: str, splits: list[str]) -> str:
             seeds = max(len(v) for v in values)
             cells = [summary_cell(v, seeds) for v in values]
             lines.append(f"| {LABELS.get(reg, reg)} | {size} | {seeds} | " + " | ".join(cells) + " |")
+    if baseline:
+        seeds = max(len(v) for v in baseline.values())
+        cells = [summary_cell(baseline.get(split, []), seeds) for split in splits]
+        lines.append(f"| baseline: pooled linear (batch 16) | 16 | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -87,7 +104,9 @@ def steadiness(table: dict, metric: str, splits: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(table: dict, metric: str, splits: list[str], output: Path) -> None:
+def plot(
+    table: dict, metric: str, splits: list[str], output: Path, baseline: dict[str, list[float]] | None = None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,6 +121,10 @@ def plot(table: dict, metric: str, splits: list[str], output: Path) -> None:
             x = [b * 2 ** (0.06 * (offset - 1)) for b in sizes]
             ax.errorbar(x, [s["mean"] for s in stats], yerr=[s["std"] for s in stats], marker="o", capsize=3,
                         label=LABELS.get(reg, reg))  # fmt: skip
+        if baseline and baseline.get(split):
+            floor = mean_std_ci(baseline[split])
+            ax.axhline(floor["mean"], color="gray", linestyle="--", label="baseline: pooled linear")
+            ax.axhspan(floor["mean"] - floor["std"], floor["mean"] + floor["std"], color="gray", alpha=0.15)
         ax.set_xscale("log", base=2)
         sizes_all = sorted({b for reg in table for b in table[reg]})
         ax.set_xticks(sizes_all, [str(b) for b in sizes_all])
@@ -122,12 +145,14 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--output", required=True, help="the PNG to write")
     parser.add_argument("--metric", default="qwk", choices=["qwk", "macro_f1", "accuracy"])
     parser.add_argument("--splits", default="dev,test_known", help="comma-separated splits, one panel each")
+    parser.add_argument("--baseline", default=None, help="GLOB of the pooled linear baseline's run folders (the floor)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
     splits = [s for s in args.splits.split(",") if s]
     table = collect(Path(args.runs), args.metric, splits)
-    plot(table, args.metric, splits, Path(args.output))
-    text = markdown(table, args.metric, splits) + "\n" + steadiness(table, args.metric, splits)
+    floor = baseline_values(args.baseline, args.metric, splits) if args.baseline else None
+    plot(table, args.metric, splits, Path(args.output), floor)
+    text = markdown(table, args.metric, splits, floor) + "\n" + steadiness(table, args.metric, splits)
     print(text)
     logger.info("wrote %s", args.output)
     return text

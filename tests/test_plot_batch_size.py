@@ -51,3 +51,18 @@ def test_no_finished_run_is_a_one_line_error(tmp_path):
     (tmp_path / "runs").mkdir()
     with pytest.raises(SystemExit, match="no finished run with a per_device_train_batch_size"):
         plot_batch_size.main(["--runs", str(tmp_path / "runs"), "--output", str(tmp_path / "x.png")])
+
+
+def test_the_baseline_is_the_tables_last_row_and_a_missing_one_is_an_error(tmp_path):
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        _run(runs / f"w_2_{seed}", "w_ranksim", 2, seed, 0.70, 0.75)
+        _run(tmp_path / "base" / f"content_pooled_0_ce_none_seed{seed}", "none", 16, seed, 0.60 + seed / 50, 0.80)
+    argv = ["--runs", str(runs), "--output", str(tmp_path / "q.png")]
+    text = plot_batch_size.main(argv + ["--baseline", str(tmp_path / "base" / "*_seed*")])
+    assert (tmp_path / "q.png").is_file()
+    table = text.split("\n\n")[0].splitlines()
+    assert table[-1].startswith("| baseline: pooled linear (batch 16) | 16 | 2 | 0.610 ± 0.014 ")
+    assert table[-1].endswith(" | 0.800 ± 0.000 [±0.000] |")
+    with pytest.raises(SystemExit, match="--baseline .*nothing: no finished run folder matches"):
+        plot_batch_size.main(argv + ["--baseline", str(tmp_path / "nothing")])

@@ -13,4 +13,5 @@ read -r -a ONLY <<< "${ONLY:-}"
 python scripts/run_experiments.py --features_dir "$FEATURES" --output results/batch_size/runs --grid batch_size \
     --seeds "$SEEDS" --metrics_only --reuse results/table1/runs "${ONLY[@]}" -- --disable_tqdm true --save_strategy no --use_cpu "${USE_CPU:-true}"
 python scripts/plot_batch_size.py --runs results/batch_size/runs --output results/batch_size/qwk_by_batch_size.png \
+    --baseline "results/table1/baselines/content_pooled_0_ce_none_seed[012]" \
     | tee results/batch_size/table.md
