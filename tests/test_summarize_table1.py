@@ -28,6 +28,8 @@ def test_tables_from_run_folders(tmp_path):
             for reg, gain in (("none", 0.0), ("w_ranksim", 0.03 + seed / 100)):
                 _run(runs / f"{branches}_lmcl_{reg}_{seed}", {"branches": branches, "loss": "lmcl", "regularizer": reg},
                      seed, base + gain + seed / 10)  # fmt: skip
+        _run(runs / f"{hybrid}_corn_none_{seed}", {"branches": hybrid, "loss": "corn", "regularizer": "none"}, seed,
+             0.72 + seed / 10)  # fmt: skip
         _run(runs / f"base_{seed}", {"branches": "content", "branch_encoder": "pooled", "head_hidden_size": "0",
                                      "loss": "ce", "regularizer": "none"}, seed, 0.5)  # fmt: skip
     _run(runs / "unfinished", {"branches": hybrid, "loss": "ce", "regularizer": "none"}, 0, 0.0, finished=False)
@@ -45,9 +47,13 @@ def test_tables_from_run_folders(tmp_path):
     paired = next(line for line in lines if line.startswith("| hybrid, LMCL | W-RankSim | 3 |"))
     assert "+0.040 [+0.015, +0.065]" in paired
     # LMCL + W-RankSim minus LMCL, paired: the same gains; no row for an objective without runs
-    best = text.split("LMCL + W-RankSim minus each other objective")[1].split("Each model minus")[0]
+    best = text.split("LMCL + W-RankSim minus each other objective")[1].split("CORN (the ordinal")[0]
     assert next(line for line in best.splitlines() if line.startswith("| hybrid | LMCL | 3 |")).count("+0.040 [") == 3
     assert "| hybrid | CE |" not in best and "| content only | LMCL | 3 |" in best
+    # CORN minus every other hybrid objective, paired: +0.02 over LMCL, -0.01 to -0.03 under LMCL + W-RankSim
+    corn = text.split("CORN (the ordinal baseline) minus")[1].split("Each model minus")[0]
+    assert next(line for line in corn.splitlines() if line.startswith("| hybrid | LMCL | 3 |")).count("+0.020 [") == 3
+    assert "| hybrid | LMCL + W-RankSim | 3 | " in corn and "content only" not in corn
     # content only minus hybrid with LMCL: -0.100 on every split (Welch)
     welch = next(line for line in lines if line.startswith("| LMCL | content only |"))
     assert welch.count("-0.100 [") == 3 and welch.count("-0.050 [") == 3
