@@ -384,7 +384,20 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                 "training runs many times slower than in float32 (50x in scripts/benchmark_bf16.py on an AVX2 "
                 "CPU); drop --bf16 on this machine"
             )
-        return run(model_args, data_args, training_args, branches)
+        results = run(model_args, data_args, training_args, branches)
+        end_distributed()
+        return results
+
+
+def end_distributed() -> None:
+    """Wait for every process, then take the process group down before the interpreter exits.
+
+    Left to interpreter shutdown, a process that finishes first tears down gloo's threads while another still writes
+    the results; that aborted a rank ("terminate called without an active exception") in a CI run.
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 def run(model_args, data_args, training_args: AsaTrainingArguments, branches: list[str]) -> dict[str, dict[str, float]]:
