@@ -384,16 +384,15 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                 "training runs many times slower than in float32 (50x in scripts/benchmark_bf16.py on an AVX2 "
                 "CPU); drop --bf16 on this machine"
             )
-        results = run(model_args, data_args, training_args, branches)
-        end_distributed()
-        return results
+        return run(model_args, data_args, training_args, branches)
 
 
 def end_distributed() -> None:
     """Wait for every process, then take the process group down before the interpreter exits.
 
     Left to interpreter shutdown, a process that finishes first tears down gloo's threads while another still writes
-    the results; that aborted a rank ("terminate called without an active exception") in a CI run.
+    the results; that aborted a rank ("terminate called without an active exception") in a CI run. Called where the
+    script's process ends, not in :func:`main`: run_experiments.py and cross_validate.py call main once per run.
     """
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
@@ -546,6 +545,7 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
 if __name__ == "__main__":
     try:
         main()
+        end_distributed()
     except (UsageError, FeaturesError, FoldsError) as err:
         print(f"train_asa.py: error: {err}", file=sys.stderr)
         sys.exit(2)
