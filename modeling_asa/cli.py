@@ -15,6 +15,7 @@ THREADS_HELP = "torch threads (default: OMP_NUM_THREADS if set, else the cores a
 def build_prepare_parser() -> argparse.ArgumentParser:
     from .ctc.configuration_whisper_ctc import ACOUSTIC_WINDOWS
     from .features.content import ACOUSTIC_LAYERS
+    from .features.recognition import RECOGNIZER_BACKENDS, RECOGNIZER_WINDOWS
     from .features.runner import STAGES, PrepareSettings
 
     d = PrepareSettings()
@@ -35,8 +36,29 @@ def build_prepare_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ctc-model", default=d.ctc_model, help="monolingual CTC aligner (default: %(default)s)")
     parser.add_argument(
-        "--asr-model", default=None, help="multilingual CTC model for transcripts and posteriors (default: none)"
-    )
+        "--asr-model", default=None,
+        help="multilingual CTC model for multi_posterior (and transcripts when --recognizer none; default: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--recognizer", default=d.recognizer,
+        help="ASR model whose words are aligned when the corpus has no transcript: a Whisper folder or Hub id, a "
+        "CTranslate2 Whisper folder, a CTC model, or 'none' for the greedy CTC transcript of --asr-model "
+        "(default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--recognizer-backend", default=d.recognizer_backend, choices=RECOGNIZER_BACKENDS,
+        help="auto: CTranslate2 where the folder has its weights, else transformers or ctc (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--recognizer-window", default=d.recognizer_window, choices=RECOGNIZER_WINDOWS,
+        help="the decoder reads the answer plus 3 s of silence (padded) or whole 30 s windows (full); default: "
+        "%(default)s",
+    )  # fmt: skip
+    parser.add_argument("--beam-size", type=int, default=d.beam_size, help="1 is greedy (default: %(default)s)")
+    parser.add_argument(
+        "--language", default=d.language,
+        help="decoding language of a multilingual Whisper, or 'auto' to detect it (default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--spacy-model", default=d.spacy_model, help="spaCy pipeline (default: %(default)s)")
     parser.add_argument("--lm", default=None, help="kenlm ARPA/binary n-gram LM (default: none)")
     parser.add_argument("--label-column", default=None, help="label column (default: score, else rater_* average)")
@@ -90,6 +112,11 @@ def prepare_main(argv: list[str] | None = None) -> int:
             context_encoder=args.context_encoder,
             ctc_model=args.ctc_model,
             asr_model=args.asr_model,
+            recognizer=None if args.recognizer.lower() == "none" else args.recognizer,
+            recognizer_backend=args.recognizer_backend,
+            recognizer_window=args.recognizer_window,
+            beam_size=args.beam_size,
+            language=None if args.language.lower() == "auto" else args.language,
             spacy_model=args.spacy_model,
             lm=args.lm,
             label_column=args.label_column,
@@ -260,20 +287,24 @@ def _score_corpus(scorer, args) -> list:
     write_predictions(output, table, scorer.label_values)
     if labelled:
         index = {v: i for i, v in enumerate(scorer.label_values)}
-        pairs = [(index[s.predicted], index[references[s.response_id]]) for s in scores
-                 if not s.error and references[s.response_id] in index]  # fmt: skip
+        pairs = [(index[s.predicted], index[references[s.response_id]],
+                  sum(p * index[v] for v, p in s.probabilities.items()))
+                 for s in scores if not s.error and references[s.response_id] in index]  # fmt: skip
         outside = sum(1 for s in scores if not s.error and references[s.response_id] not in index)
         if outside:
             logger.warning("%d answers have labels outside the model's classes %s: left out of the metrics", outside,
                            scorer.label_values)  # fmt: skip
         if pairs:
-            predicted, reference = zip(*pairs)
-            metrics = compute_ordinal_metrics(list(predicted), list(reference), num_classes=len(scorer.label_values))
+            predicted, reference, expected = zip(*pairs)
+            metrics = compute_ordinal_metrics(
+                list(predicted), list(reference), num_classes=len(scorer.label_values), expected=list(expected)
+            )
             metrics = {k: float(v) for k, v in metrics.items()}
             metrics["num_scored"] = len(pairs)
             (output.parent / "metrics.json").write_text(json.dumps(metrics, indent=2))
             print(
-                f"{len(pairs)} answers: " + ", ".join(f"{k}={metrics[k]:.3f}" for k in ("accuracy", "macro_f1", "qwk"))
+                f"{len(pairs)} answers: "
+                + ", ".join(f"{k}={metrics[k]:.3f}" for k in ("accuracy", "macro_f1", "qwk", "pcc"))
             )
     print(f"Wrote {output} ({len(scores) - sum(1 for s in scores if s.error)} scored, "
           f"{sum(1 for s in scores if s.error) + len(failed)} failed)")  # fmt: skip

@@ -105,6 +105,9 @@ class AsaHybridConfig(PretrainedConfig):
         asr_model (`str`, *optional*, defaults to `"voidful/wav2vec2-xlsr-multilingual-56"`):
             Multilingual CTC model used for the transcript and posteriors (XLSR-53 fine-tuned for CTC on 56
             languages of Common Voice; ``asa-prepare`` records the model it actually used).
+        recognizer (`str`, *optional*):
+            The ASR model whose words the delivery and language-use features are built on (Whisper's decoder by
+            default; ``None``: the greedy CTC transcript of ``asr_model``). ``asa-prepare`` records the model it used.
         spacy_model (`str`, *optional*, defaults to `"en_core_web_sm"`):
             spaCy pipeline used for the language-use features.
         language_model (`str`, *optional*):
@@ -166,6 +169,7 @@ class AsaHybridConfig(PretrainedConfig):
         context_encoder: str = "sentence-transformers/all-MiniLM-L6-v2",
         ctc_model: str = "facebook/wav2vec2-base-960h",
         asr_model: str = "voidful/wav2vec2-xlsr-multilingual-56",
+        recognizer: str | None = None,
         spacy_model: str = "en_core_web_sm",
         language_model: str | None = None,
         delivery_feature_names: list[str] | None = None,
@@ -214,6 +218,7 @@ class AsaHybridConfig(PretrainedConfig):
         self.context_encoder = context_encoder
         self.ctc_model = ctc_model
         self.asr_model = asr_model
+        self.recognizer = recognizer
         self.spacy_model = spacy_model
         self.language_model = language_model
         self.delivery_feature_names = list(delivery_feature_names) if delivery_feature_names is not None else None

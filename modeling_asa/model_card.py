@@ -10,7 +10,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "model_card.md"
-METRIC_COLUMNS = ("accuracy", "macro_f1", "qwk", "adjacent_accuracy", "mae", "pearson")
+METRIC_COLUMNS = ("accuracy", "macro_f1", "qwk", "pcc", "adjacent_accuracy", "mae", "pearson")
+"""``pcc``: Pearson correlation of the expected score with the label, the field's utterance-level metric."""
 
 
 def _results_table(results: dict[str, dict[str, float]]) -> str:
@@ -40,7 +41,7 @@ def _model_index(model_name: str, results: dict[str, dict[str, float]], dataset_
             f"      split: {split}",
             "    metrics:",
         ]
-        for name in ("accuracy", "macro_f1", "qwk"):
+        for name in ("accuracy", "macro_f1", "qwk", "pcc"):
             if name in metrics:
                 lines += [f"    - type: {name}", f"      value: {metrics[name]:.4f}"]
     return "\n".join(lines)
@@ -64,7 +65,9 @@ def _inputs_table(config: Any) -> str:
         rows.append(("acoustic states", f"`{_model_reference(config.acoustic_encoder)}`"))
         rows.append(("question token states", f"`{_model_reference(config.context_encoder)}`"))
     if branches & {"delivery", "language_use"}:
-        words = f"transcripts from {asr} where the corpus has none, aligned by CTC-segmentation with {aligner}"
+        heard = getattr(config, "recognizer", None)
+        source = f"the decoder of `{_model_reference(heard)}`" if heard else f"the greedy CTC path of {asr}"
+        words = f"transcripts from {source} where the corpus has none, aligned by CTC-segmentation with {aligner}"
         rows.append(("words (transcript, alignment)", words))
     if "delivery" in branches:
         rows.append(("delivery posteriors", f"{aligner} (monolingual), {asr} (multilingual)"))

@@ -109,7 +109,8 @@ class AsaScore:
         probabilities: Label value -> probability.
         words: The word timeline behind the delivery features: per word ``word``, ``start``, ``end`` (s) and the
             raw (unnormalised) delivery fields (``None`` where undefined); empty without a delivery stage.
-        transcript: The transcript used (given, or the ASR model's).
+        transcript: The transcript used: the given one, else the recogniser's own text (case and punctuation kept;
+            the timeline's ``words`` are the same words as the aligner read them).
         error: Why the answer could not be scored (one line), else ``None``.
     """
 
@@ -371,6 +372,8 @@ class AsaScorer:
                 if "delivery" in found:
                     score.words = _timeline(found["delivery"], found.get("lm"))
                     score.transcript = str(found["delivery"]["transcript"])
+                if "recognition" in found and answer.transcript is None:
+                    score.transcript = str(found["recognition"]["text"])  # as the recogniser wrote it
             scores.append(score)
         if rows:
             batch = self.collator(rows)

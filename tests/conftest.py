@@ -208,12 +208,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     Returns:
         ``root`` (the folder), ``corpus`` (the demo corpus), ``model`` (the trained model folder), ``models`` (the
-        tiny feature models: ``whisper``, ``bert``, ``ctc``, ``ctc_multi``) and ``stages`` (the stages that ran).
+        tiny feature models: ``whisper``, ``bert``, ``ctc``, ``ctc_multi``, ``recognizer``: a Whisper decoder with
+        its CTranslate2 weights) and ``stages`` (the stages that ran).
         Tests must not change these folders (copy them first).
     """
     import sys
 
-    from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper
+    from tiny_models import build_tiny_bert, build_tiny_ctc, build_tiny_whisper, build_tiny_whisper_asr
 
     from dataset_scripts.make_demo_corpus import make_demo_corpus
     from modeling_asa.features.runner import FeaturePipeline, PrepareSettings
@@ -229,12 +230,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "bert": str(build_tiny_bert(root / "bert")),
         "ctc": build_tiny_ctc(root / "ctc"),
         "ctc_multi": build_tiny_ctc(root / "ctc_multi", seed=1),
+        "recognizer": str(build_tiny_whisper_asr(root / "recognizer", ct2=True, say="Ġt")),
     }
     stages = ("content", "delivery", "language_use") if spacy_available() else ("content", "delivery")
     settings = PrepareSettings(
         acoustic_encoder=models["whisper"], context_encoder=models["bert"], ctc_model=models["ctc"],
-        asr_model=models["ctc_multi"], spacy_model=SPACY, group_by="speaker_id", unknown_fraction=0.34,
-        device="cpu", stages=stages,
+        asr_model=models["ctc_multi"], recognizer=models["recognizer"], spacy_model=SPACY, group_by="speaker_id",
+        unknown_fraction=0.34, device="cpu", stages=stages,
     )  # fmt: skip
     # a fixed thread count: the CTC posteriors' float sums depend on it, and the parity test recomputes them bit for bit
     with feature_threads():

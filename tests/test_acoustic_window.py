@@ -78,7 +78,7 @@ def test_switching_the_window_recomputes_the_content_stage_only(tmp_path, whispe
     common = {
         "acoustic_encoder": whisper, "context_encoder": str(build_tiny_bert(tmp_path / "bert")),
         "ctc_model": build_tiny_ctc(tmp_path / "ctc"), "stages": ("content", "delivery"), "device": "cpu",
-        "group_by": "speaker_id",
+        "group_by": "speaker_id", "recognizer": None,
     }  # fmt: skip
     FeaturePipeline(corpus, tmp_path / "features", PrepareSettings(**common)).run()
     report = FeaturePipeline(corpus, tmp_path / "features", PrepareSettings(**common, acoustic_window="trimmed")).run()

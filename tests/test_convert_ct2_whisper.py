@@ -19,86 +19,18 @@ import torch
 
 ctranslate2 = pytest.importorskip("ctranslate2", reason="ctranslate2 is not installed (pip install ctranslate2)")
 
-from transformers import (
-    GenerationConfig,
-    WhisperConfig,
-    WhisperFeatureExtractor,
-    WhisperForConditionalGeneration,
-    WhisperTokenizer,
-)
-from transformers.convert_slow_tokenizer import bytes_to_unicode
+from tiny_models import NUM_TIMESTAMPS, build_tiny_whisper_asr, tiny_whisper_tokenizer
+from transformers import GenerationConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperTokenizer
 
 from modeling_asa.tools import convert_ct2_whisper as conv
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_ct2_whisper.py"
-SPECIALS = [
-    "<|endoftext|>",
-    "<|startoftranscript|>",
-    "<|en|>",
-    "<|de|>",
-    "<|translate|>",
-    "<|transcribe|>",
-    "<|startoflm|>",
-    "<|startofprev|>",
-    "<|nocaptions|>",
-    "<|notimestamps|>",
-]
-NUM_TIMESTAMPS = 6
-
-
-def _tiny_tokenizer() -> tuple[WhisperTokenizer, dict[str, int]]:
-    """Byte-level BPE with two merges and Whisper's special tokens."""
-    vocab = {c: i for i, c in enumerate(bytes_to_unicode().values())}
-    merges = [("Ġ", "t"), ("h", "e")]
-    for a, b in merges:
-        vocab[a + b] = len(vocab)
-    for token in SPECIALS:
-        vocab[token] = len(vocab)
-    tokenizer = WhisperTokenizer(vocab=vocab, merges=merges)
-    tokenizer.add_special_tokens({"additional_special_tokens": SPECIALS[1:]})
-    return tokenizer, {t: vocab[t] for t in SPECIALS}
 
 
 @pytest.fixture(scope="module")
 def hf_dir(tmp_path_factory) -> Path:
     """A tiny random multilingual-style Whisper saved with tokenizer, feature extractor and generation config."""
-    out = tmp_path_factory.mktemp("tiny_whisper_hf")
-    tokenizer, ids = _tiny_tokenizer()
-    eot = ids["<|endoftext|>"]
-    config = WhisperConfig(
-        vocab_size=len(tokenizer) + NUM_TIMESTAMPS,
-        num_mel_bins=80,
-        d_model=16,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_source_positions=1500,
-        max_target_positions=32,
-        pad_token_id=eot,
-        bos_token_id=eot,
-        eos_token_id=eot,
-        decoder_start_token_id=ids["<|startoftranscript|>"],
-        suppress_tokens=[1, 2],
-        begin_suppress_tokens=[220, eot],
-    )
-    torch.manual_seed(0)
-    model = WhisperForConditionalGeneration(config).eval()
-    with torch.no_grad():  # make layer norms and biases non-trivial so a mix-up would show
-        for name, param in model.named_parameters():
-            if "layer_norm" in name or name.endswith("bias"):
-                param.add_(0.1 * torch.randn_like(param))
-    generation = GenerationConfig.from_model_config(config)
-    generation.lang_to_id = {"<|en|>": ids["<|en|>"], "<|de|>": ids["<|de|>"]}
-    generation.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
-    generation.alignment_heads = [[1, 0], [1, 1]]
-    model.generation_config = generation
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    WhisperFeatureExtractor().save_pretrained(out)
-    return out
+    return build_tiny_whisper_asr(tmp_path_factory.mktemp("tiny_whisper_hf"))
 
 
 def _to_ct2(hf_dir: Path, out: Path, quantization: str) -> Path:
@@ -165,7 +97,7 @@ def test_round_trip_float32_matches_weights_encoder_and_ct2(ct2_dirs, hf_dir, tm
 
 
 def test_generation_config_and_tokenizer(ct2_dirs, tmp_path):
-    _, ids = _tiny_tokenizer()
+    _, ids = tiny_whisper_tokenizer()
     out = conv.convert_ct2_whisper(ct2_dirs["float32"], tmp_path / "hf", is_multilingual=True)
     generation = GenerationConfig.from_pretrained(out)
     assert generation.decoder_start_token_id == ids["<|startoftranscript|>"]
@@ -328,3 +260,13 @@ def test_known_source_tiny_en_reads(tmp_path):
     ct2 = conv.read_ct2_model_bin(source.model_files)
     _, shapes = conv.ct2_to_state_dict(ct2)
     assert shapes["d_model"] == 384 and shapes["encoder_layers"] == 4 and shapes["vocab_size"] == 51864
+
+
+def test_the_ctranslate2_weights_are_kept_beside_the_converted_model(ct2_dirs, tmp_path):
+    """The recogniser's fast backend decodes with them (``<output>/ctranslate2``), also after a skipped re-run."""
+    out = conv.convert_ct2_whisper(ct2_dirs["int8"], tmp_path / "hf", is_multilingual=True)
+    kept = out / "ctranslate2" / "model.bin"
+    assert kept.read_bytes() == (ct2_dirs["int8"] / "model.bin").read_bytes()
+    kept.unlink()
+    conv.convert_ct2_whisper(ct2_dirs["int8"], out, is_multilingual=True)  # already converted: only the copy
+    assert kept.is_file() and not (out / "ctranslate2.partial").exists()

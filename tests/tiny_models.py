@@ -106,3 +106,94 @@ def build_tiny_bert(folder: Path, words=BERT_WORDS, seed: int = 0) -> Path:
     )  # fmt: skip
     BertModel(config).save_pretrained(folder)
     return folder
+
+
+SPECIALS = [
+    "<|endoftext|>",
+    "<|startoftranscript|>",
+    "<|en|>",
+    "<|de|>",
+    "<|translate|>",
+    "<|transcribe|>",
+    "<|startoflm|>",
+    "<|startofprev|>",
+    "<|nocaptions|>",
+    "<|notimestamps|>",
+]
+NUM_TIMESTAMPS = 6
+
+
+def tiny_whisper_tokenizer():
+    """Byte-level BPE with two merges and Whisper's special tokens: ``(tokenizer, special token -> id)``."""
+    from transformers import WhisperTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    vocab = {c: i for i, c in enumerate(bytes_to_unicode().values())}
+    merges = [("Ġ", "t"), ("h", "e")]
+    for a, b in merges:
+        vocab[a + b] = len(vocab)
+    for token in SPECIALS:
+        vocab[token] = len(vocab)
+    tokenizer = WhisperTokenizer(vocab=vocab, merges=merges)
+    tokenizer.add_special_tokens({"additional_special_tokens": SPECIALS[1:]})
+    return tokenizer, {t: vocab[t] for t in SPECIALS}
+
+
+def build_tiny_whisper_asr(out: Path, seed: int = 0, ct2: bool = False, say: str | None = None) -> Path:
+    """Save a tiny random multilingual-style ``WhisperForConditionalGeneration`` (a recogniser) with its tokenizer,
+    feature extractor and generation config into ``out``; ``ct2``: its CTranslate2 weights in ``out/ctranslate2``.
+
+    ``say``: a token (e.g. ``"Ġt"``) the decoder then emits at every step, whatever it hears, in both backends
+    (a random decoder's next-token distribution is nearly flat, so the two backends' numerics would pick different
+    tokens, some of them bytes that make no letter): a recogniser that always hears words, for pipeline tests."""
+    from transformers import GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
+
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer, ids = tiny_whisper_tokenizer()
+    eot = ids["<|endoftext|>"]
+    config = WhisperConfig(
+        vocab_size=len(tokenizer) + NUM_TIMESTAMPS,
+        num_mel_bins=80,
+        d_model=16,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_source_positions=1500,
+        max_target_positions=32,
+        pad_token_id=eot,
+        bos_token_id=eot,
+        eos_token_id=eot,
+        decoder_start_token_id=ids["<|startoftranscript|>"],
+        suppress_tokens=[1, 2],
+        begin_suppress_tokens=[220, eot],
+    )
+    torch.manual_seed(seed)
+    model = WhisperForConditionalGeneration(config).eval()
+    with torch.no_grad():  # make layer norms and biases non-trivial so a mix-up would show
+        for name, param in model.named_parameters():
+            if "layer_norm" in name or name.endswith("bias"):
+                param.add_(0.1 * torch.randn_like(param))
+        if say is not None:  # the output layer is the embeddings: make one row win every step
+            row = model.model.decoder.embed_tokens.weight[tokenizer.convert_tokens_to_ids(say)]
+            row.copy_(4.0 * row / row.norm())
+            model.model.decoder.layer_norm.weight.zero_()
+            model.model.decoder.layer_norm.bias.copy_(4.0 * row / row.norm())
+    generation = GenerationConfig.from_model_config(config)
+    generation.is_multilingual = True  # as a real multilingual checkpoint's generation_config.json says
+    generation._from_model_config = False  # else loading rebuilds it from config.json and drops the languages
+    generation.lang_to_id = {"<|en|>": ids["<|en|>"], "<|de|>": ids["<|de|>"]}
+    generation.task_to_id = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
+    generation.alignment_heads = [[1, 0], [1, 1]]
+    model.generation_config = generation
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    WhisperFeatureExtractor().save_pretrained(out)
+    if ct2:
+        import ctranslate2
+
+        converter = ctranslate2.converters.TransformersConverter(str(out), copy_files=["tokenizer.json"])
+        converter.convert(str(out / "ctranslate2"), quantization="float32", force=True)
+    return out

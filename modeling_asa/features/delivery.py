@@ -278,6 +278,7 @@ class DeliveryExtractor:
         transcript: str | None,
         lp_mono: np.ndarray,
         lp_multi: np.ndarray | None,
+        given_confidence: np.ndarray | None = None,
     ) -> DeliveryResult:
         """Delivery features of one valid response (raises on a problem)."""
         if lp_mono.shape[0] == 0:
@@ -298,6 +299,9 @@ class DeliveryExtractor:
             text = " ".join(words)
             if not words:
                 raise AlignmentError("empty transcript")
+            usable = given_confidence is not None and len(given_confidence) == len(words)
+            if usable and np.isfinite(given_confidence).any():
+                confidence = np.asarray(given_confidence, dtype=np.float32)
         segments = align_words(lp_mono, words, self.mono)
         if not any(s.aligned for s in segments):
             raise AlignmentError("no word could be aligned (no character in the model vocabulary)")
@@ -315,6 +319,7 @@ class DeliveryExtractor:
         sampling_rate: int | None = None,
         multi_log_probs: Sequence[np.ndarray | None] | None = None,
         show_progress: bool = True,
+        confidences: Sequence[np.ndarray | None] | None = None,
     ) -> list[DeliveryResult]:
         """Delivery features of several responses; one bad response never stops the others.
 
@@ -329,6 +334,8 @@ class DeliveryExtractor:
                 multilingual model is then not run on the waves. ``None`` entries are computed as usual.
             show_progress: Progress bars over the responses and the model batches (a caller with its own
                 bar, such as ``FeaturePipeline``, turns them off).
+            confidences: Per transcript, the recogniser's per-word confidence (``asr_confidence``), or ``None``
+                (then it is measured on the frames of each word's segment, as for a given transcript).
 
         Returns:
             One :class:`DeliveryResult` per response, in order. A response that fails (empty or
@@ -379,7 +386,8 @@ class DeliveryExtractor:
                     problems[i] = failed
                 else:
                     try:
-                        results.append(self._one(valid[i], sr, given, mono_i, multi_i))
+                        conf = confidences[i] if confidences is not None else None
+                        results.append(self._one(valid[i], sr, given, mono_i, multi_i, conf))
                         continue
                     except Exception as exc:  # noqa: BLE001 - one bad response must not stop the batch
                         problems[i] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
@@ -438,6 +446,9 @@ class DeliveryStage(FeatureStage):
             the content stage's (float16) states instead of re-running the encoder, and the stage needs ``content``.
         acoustic_window (`str`, *optional*, defaults to `"full"`): The window the Whisper-encoder (``whisper_ctc``)
             aligners read: ``"full"`` 30 s windows or ``"trimmed"`` (the answer's own frames).
+        recognized (`bool`, *optional*, defaults to `False`): The recogniser stage runs before this one: its words
+            are aligned (a given transcript still wins) and its per-word confidence is ``asr_confidence``; an answer
+            in which it heard no word is a problem. Without it the ASR model's greedy CTC transcript is aligned.
     """
 
     name = "delivery"
@@ -451,8 +462,10 @@ class DeliveryStage(FeatureStage):
         acoustic_window: str = "full",
         device: str | None = None,
         batch_size: int = 8,
+        recognized: bool = False,
     ) -> None:
         super().__init__(device, batch_size)
+        self.recognized = bool(recognized)
         self.ctc_model = ctc_model
         self.asr_model = asr_model
         self.acoustic_window = acoustic_window
@@ -463,7 +476,7 @@ class DeliveryStage(FeatureStage):
 
     @property
     def needs(self) -> tuple[str, ...]:
-        return ("content",) if self.content_encoder else ()
+        return (("content",) if self.content_encoder else ()) + (("recognition",) if self.recognized else ())
 
     def settings(self) -> dict[str, Any]:
         settings = {
@@ -471,6 +484,8 @@ class DeliveryStage(FeatureStage):
             "asr_model": self.asr_model,
             "shares_content_pass": self.content_encoder is not None,
         }
+        if self.recognized:  # absent otherwise, so caches made before the recogniser stage stay valid
+            settings["recognized"] = True
         whisper_aligner = any(_model_type(m) == "whisper_ctc" for m in (self.ctc_model, self.asr_model))
         if whisper_aligner and self.acoustic_window != "full":
             # the window changes the output of Whisper-encoder aligners only (and "full" is left out of the key so
@@ -502,6 +517,10 @@ class DeliveryStage(FeatureStage):
                 continue
             trained_on = getattr(ctc.model.config, "acoustic_window", "full")
             if ctc.set_acoustic_window(self.acoustic_window) and trained_on != self.acoustic_window:
+                if self.recognized:  # it only aligns given words and scores them: within its own-window figures
+                    logger.info("%s: its CTC head was trained on %s-window states and reads %s windows; it aligns "
+                                "the recogniser's words", ctc.name_or_path, trained_on, self.acoustic_window)  # fmt: skip
+                    continue
                 logger.warning(
                     "%s: its CTC head was trained on %s-window states and now reads %s windows (it recognises a "
                     "little worse; use an aligner trained on %s windows, docs/ctc_aligners.md)", ctc.name_or_path,
@@ -555,14 +574,31 @@ class DeliveryStage(FeatureStage):
             multi = [
                 self._head_log_probs(i["content"]["acoustic_features"], len(a.wave)) for a, i in zip(answers, inputs)
             ]
+        transcripts: list[str | None] = [a.transcript for a in answers]
+        confidences: list[np.ndarray | None] = [None] * len(answers)
+        unheard: dict[int, str] = {}
+        if self.recognized:
+            for i, (answer, given) in enumerate(zip(answers, inputs)):
+                if answer.transcript is not None:
+                    continue
+                heard = given["recognition"]
+                words = [str(w) for w in heard["words"]]
+                if not words:
+                    unheard[i] = "the recogniser heard no words (empty transcript)"
+                transcripts[i] = " ".join(words)
+                confidences[i] = np.asarray(heard["word_confidence"], dtype=np.float32)
         try:
             results = self.extractor.extract(
-                [a.wave for a in answers], [a.transcript for a in answers], multi_log_probs=multi, show_progress=False
-            )
+                [a.wave for a in answers], transcripts, multi_log_probs=multi, show_progress=False,
+                confidences=confidences,
+            )  # fmt: skip
         except Exception as err:  # noqa: BLE001 - a failing batch is reported per answer, never stops the run
             return [one_line(err)] * len(answers)
         out: list[Any] = []
-        for result in results:
+        for i, result in enumerate(results):
+            if i in unheard:
+                out.append(unheard[i])
+                continue
             if result.problem:
                 out.append(result.problem)
                 continue

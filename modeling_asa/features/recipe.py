@@ -24,11 +24,12 @@ from .stage import FeatureStage
 RECIPE_FILE = "feature_recipe.json"
 """Name of the recipe file in a model folder."""
 RECIPE_FORMAT = 1
-STAGE_ORDER = ("content", "question", "delivery", "lm", "language_use")
+STAGE_ORDER = ("content", "question", "recognition", "delivery", "lm", "language_use")
 """Every stage, in an order that respects their needs."""
 MODEL_OPTIONS = {
     "acoustic_encoder": "content",
     "context_encoder": "question",
+    "recognizer": "recognition",
     "ctc_model": "delivery",
     "asr_model": "delivery",
     "lm": "lm",
@@ -59,6 +60,8 @@ def build_stages(
     context_encoder: str | None = None,
     ctc_model: str | None = None,
     asr_model: str | None = None,
+    recognizer: str | None = None,
+    recognizer_options: dict[str, Any] | None = None,
     lm: str | None = None,
     lm_case: str = "upper",
     spacy_model: str | None = None,
@@ -71,8 +74,10 @@ def build_stages(
 ) -> dict[str, FeatureStage]:
     """The stages for the given models, in :data:`STAGE_ORDER` (a stage runs when its model is given).
 
-    ``question`` runs with ``content`` (both need ``acoustic_encoder`` and ``context_encoder``); ``lm`` and
-    ``language_use`` read the delivery stage's words, so they need ``ctc_model``. Nothing is loaded here.
+    ``question`` runs with ``content`` (both need ``acoustic_encoder`` and ``context_encoder``); ``recognition``
+    (``recognizer``, with ``recognizer_options``: ``backend``, ``window``, ``beam_size``, ``language``) gives the
+    delivery stage its words; ``lm`` and ``language_use`` read the delivery stage's words, so they need ``ctc_model``.
+    Nothing is loaded here.
 
     Raises:
         RecipeError: For a stage whose needs are not given (e.g. ``spacy_model`` without ``ctc_model``).
@@ -81,6 +86,7 @@ def build_stages(
     from .delivery import DeliveryStage
     from .language_use import LanguageUseStage
     from .lm import LmStage
+    from .recognition import RecognitionStage
 
     stages: dict[str, FeatureStage] = {}
     if acoustic_encoder or context_encoder:
@@ -91,11 +97,18 @@ def build_stages(
             acoustic_layers=acoustic_layers,
         )  # fmt: skip
         stages["question"] = QuestionStage(absolute_model(context_encoder), device=device)
+    if recognizer and not ctc_model:
+        raise RecipeError("the recognition stage gives the delivery stage its words: pass ctc_model")
+    if recognizer:
+        stages["recognition"] = RecognitionStage(
+            absolute_model(recognizer), **(recognizer_options or {}), device=device, batch_size=batch_size
+        )
+        stages["recognition"].check()
     if ctc_model:
         shared = absolute_model(acoustic_encoder) if share_content_pass and acoustic_encoder else None
         stages["delivery"] = DeliveryStage(
             absolute_model(ctc_model), absolute_model(asr_model), shared, acoustic_window, device=device,
-            batch_size=batch_size,
+            batch_size=batch_size, recognized=bool(recognizer),
         )  # fmt: skip
     for option, value in (("lm", lm), ("spacy_model", spacy_model)):
         if value and "delivery" not in stages:
@@ -146,11 +159,14 @@ def stages_from_recipe(
             )
         models[option] = value
     delivery = recorded.get("delivery", {})
+    recognition = {k: v for k, v in recorded.get("recognition", {}).items() if k != "recognizer"}
     return build_stages(
         acoustic_encoder=models["acoustic_encoder"],
         context_encoder=models["context_encoder"],
         ctc_model=models["ctc_model"],
         asr_model=models["asr_model"],
+        recognizer=models["recognizer"],
+        recognizer_options=recognition,
         lm=models["lm"],
         lm_case=recorded.get("lm", {}).get("case", "upper"),
         spacy_model=models["spacy_model"],

@@ -63,8 +63,13 @@ class PrepareSettings:
         acoustic_encoder: Whisper model for the content stage.
         context_encoder: Sentence-BERT model for the question token states.
         ctc_model: monolingual CTC model (alignment, ``mono_posterior``).
-        asr_model: multilingual CTC model (transcript when none is given, ``multi_posterior``, ASR confidence);
-            ``None`` uses ``ctc_model`` for ASR and leaves ``multi_posterior`` undefined.
+        asr_model: multilingual CTC model (``multi_posterior``; the transcript and ASR confidence too when no
+            ``recognizer`` runs); ``None`` leaves ``multi_posterior`` undefined.
+        recognizer: the ASR model whose words are aligned when no transcript is given (a Whisper folder or Hub id,
+            a CTranslate2 Whisper folder, or a CTC model; see `modeling_asa.features.recognition`); ``None``
+            transcribes with the greedy CTC path of ``asr_model`` (or ``ctc_model``) as before it existed.
+        recognizer_backend, recognizer_window, beam_size, language: how the recogniser decodes (see
+            `modeling_asa.features.recognition.Recognizer`).
         spacy_model: spaCy pipeline for the language-use one-hots.
         lm: kenlm ARPA or binary LM; ``None`` leaves ``lm_log10_prob`` undefined.
         label_column, rater_rule, classes: how labels are read (see `modeling_asa.data.load_corpus`).
@@ -85,6 +90,11 @@ class PrepareSettings:
     context_encoder: str = "sentence-transformers/all-MiniLM-L6-v2"
     ctc_model: str = "facebook/wav2vec2-base-960h"
     asr_model: str | None = None
+    recognizer: str | None = "openai/whisper-base"
+    recognizer_backend: str = "auto"
+    recognizer_window: str = "padded"
+    beam_size: int = 1
+    language: str | None = "en"
     spacy_model: str = "en_core_web_sm"
     lm: str | None = None
     label_column: str | None = None
@@ -127,6 +137,13 @@ class PrepareSettings:
             context_encoder=self.context_encoder if content else None,
             ctc_model=self.ctc_model if words else None,
             asr_model=self.asr_model if words else None,
+            recognizer=self.recognizer if words else None,
+            recognizer_options={
+                "backend": self.recognizer_backend,
+                "window": self.recognizer_window,
+                "beam_size": self.beam_size,
+                "language": self.language,
+            },
             lm=self.lm if "delivery" in self.stages else None,
             spacy_model=self.spacy_model if "language_use" in self.stages else None,
             acoustic_window=self.acoustic_window,
@@ -670,6 +687,7 @@ class FeaturePipeline:
                 "context_encoder": recipe["stages"]["question"]["context_encoder"] if written["content"] else None,
                 "ctc_model": recipe["stages"]["delivery"]["ctc_model"] if "delivery" in ran else None,
                 "asr_model": recipe["stages"]["delivery"]["asr_model"] if "delivery" in ran else None,
+                "recognizer": recipe["stages"]["recognition"]["recognizer"] if "recognition" in ran else None,
                 "spacy_model": recipe["stages"]["language_use"]["spacy_model"] if written["language_use"] else None,
                 "language_model": recipe["stages"]["lm"]["lm"] if "lm" in ran and written["delivery"] else None,
             },

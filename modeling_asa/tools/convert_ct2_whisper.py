@@ -666,6 +666,7 @@ def convert_ct2_whisper(
     output_dir = Path(output_dir)
     if not overwrite and (output_dir / "config.json").is_file() and (output_dir / "model.safetensors").is_file():
         logger.info("%s already holds a converted model; skipping (use --overwrite to redo it)", output_dir)
+        keep_ct2_weights(resolve_source(source), output_dir)
         return output_dir
 
     src = resolve_source(source)
@@ -758,6 +759,7 @@ def convert_ct2_whisper(
         "converter": "scripts/convert_ct2_whisper.py",
     }
     (output_dir / "ct2_conversion.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    keep_ct2_weights(src, output_dir)
     logger.info(
         "wrote %s (d_model=%d, %d+%d layers, vocab %d, %s, %s)",
         output_dir,
@@ -774,6 +776,29 @@ def convert_ct2_whisper(
 # --------------------------------------------------------------------------------------------
 # Verification against ctranslate2
 # --------------------------------------------------------------------------------------------
+
+
+def keep_ct2_weights(source: Ct2Source, output_dir: Path) -> Path:
+    """Keep the CTranslate2 weights beside the converted model, in ``output_dir/ctranslate2``: the recogniser's fast
+    backend decodes with them (``modeling_asa.features.recognition``), the tokenizer coming from ``output_dir``.
+    Nothing is done when they are there already."""
+    target = output_dir / "ctranslate2"
+    if (target / "model.bin").is_file():
+        return target
+    partial = output_dir / "ctranslate2.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    with open(partial / "model.bin", "wb") as out:
+        for part in source.model_files:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out)
+    for name in ("config.json", "vocabulary.json", "vocabulary.txt"):
+        if (source.directory / name).is_file():
+            shutil.copy(source.directory / name, partial / name)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    logger.info("kept the CTranslate2 weights in %s (the recogniser's fast backend)", target)
+    return target
 
 
 def materialize_ct2_dir(source: Ct2Source, work_dir: Path) -> Path:
@@ -1013,6 +1038,7 @@ __all__ = [
     "build_tokenizer",
     "convert_ct2_whisper",
     "ct2_to_state_dict",
+    "keep_ct2_weights",
     "load_verification_clips",
     "main",
     "materialize_ct2_dir",
