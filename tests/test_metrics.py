@@ -20,6 +20,7 @@ from modeling_asa.metrics import (
     available_metrics,
     compute_ordinal_metrics,
     confusion_matrix,
+    expected_scores,
     load_asa_metric,
     make_compute_metrics,
     quadratic_weighted_kappa,
@@ -155,9 +156,31 @@ def test_make_compute_metrics_with_tuple_logits() -> None:
     logits = np.array([[3.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 2.0, 0.0]], dtype=np.float32)
     hidden = np.zeros((3, 7), dtype=np.float32)
     out = fn(EvalPrediction(predictions=(logits, hidden), label_ids=np.array([0, 2, 2])))
-    assert out == pytest.approx(compute_ordinal_metrics([0, 2, 1], [0, 2, 2], num_classes=3), nan_ok=True)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = expected_scores(probabilities)
+    assert out == pytest.approx(
+        compute_ordinal_metrics([0, 2, 1], [0, 2, 2], num_classes=3, expected=expected), nan_ok=True
+    )
+    assert out["pcc"] == pytest.approx(pearsonr(expected, [0, 2, 2])[0])
     # plain array logits and a plain tuple give the same result
     assert fn((logits, np.array([0, 2, 2]))) == pytest.approx(out, nan_ok=True)
+
+
+def test_pcc_is_the_pearson_correlation_of_the_expected_score() -> None:
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(11), size=40)
+    ref = rng.integers(2, 11, 40)
+    expected = expected_scores(probabilities)
+    assert expected == pytest.approx(probabilities @ np.arange(11))
+    pred = probabilities.argmax(axis=1)
+    metrics = compute_ordinal_metrics(pred, ref, num_classes=11, expected=expected)
+    assert metrics["pcc"] == pytest.approx(pearsonr(expected, ref)[0])
+    assert "pcc" not in compute_ordinal_metrics(pred, ref, num_classes=11)
+    with pytest.raises(ValueError, match="expected: 39 finite scores needed for 40 references"):
+        compute_ordinal_metrics(pred, ref, num_classes=11, expected=expected[:-1])
+    metric = load_asa_metric("asa_ordinal", experiment_id="test_metrics_pcc")
+    result = metric.compute(predictions=pred, references=ref, num_classes=11, expected=expected)
+    assert result["pcc"] == pytest.approx(metrics["pcc"])
 
 
 def test_make_compute_metrics_regression_outputs_are_rounded_and_clipped() -> None:

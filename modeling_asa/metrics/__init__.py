@@ -26,6 +26,7 @@ from .ordinal import (
     ORDINAL_METRIC_NAMES,
     compute_ordinal_metrics,
     confusion_matrix,
+    expected_scores,
     make_compute_metrics,
     quadratic_weighted_kappa,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "available_metrics",
     "compute_ordinal_metrics",
     "confusion_matrix",
+    "expected_scores",
     "load_asa_metric",
     "make_compute_metrics",
     "quadratic_weighted_kappa",

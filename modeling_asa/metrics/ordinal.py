@@ -167,7 +167,8 @@ def _pearson(pred: np.ndarray, ref: np.ndarray) -> float:
     """
     if np.array_equal(pred, ref):
         return 1.0
-    p = pred.astype(np.float64) - pred.mean()
+    pred = pred.astype(np.float64)
+    p = pred - pred.mean()
     r = ref.astype(np.float64) - ref.mean()
     denominator = float(np.sqrt((p * p).sum() * (r * r).sum()))
     if denominator == 0.0:
@@ -175,8 +176,24 @@ def _pearson(pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.clip((p * r).sum() / denominator, -1.0, 1.0))
 
 
+def expected_scores(probabilities: np.ndarray) -> np.ndarray:
+    """The probability-weighted class index of each row: ``sum_k p_k * k`` (the expected score, in class units).
+
+    Example:
+        >>> expected_scores(np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])).tolist()
+        [0.5, 2.0]
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2:
+        raise ValueError(f"expected_scores: probabilities must be (N, K), got shape {probabilities.shape}")
+    return probabilities @ np.arange(probabilities.shape[1], dtype=np.float64)
+
+
 def compute_ordinal_metrics(
-    predictions: ArrayLike, references: ArrayLike, num_classes: int | None = None
+    predictions: ArrayLike,
+    references: ArrayLike,
+    num_classes: int | None = None,
+    expected: ArrayLike | None = None,
 ) -> dict[str, float]:
     """Compute the ASA metric set for ordinal class predictions.
 
@@ -185,6 +202,8 @@ def compute_ordinal_metrics(
         references: Reference class ids, shape ``(N,)``.
         num_classes: Number of score classes ``K``. Defaults to ``max(ids) + 1``; pass it
             so that ``recall_<k>`` keys are stable across evaluation sets.
+        expected: The expected score of each answer in class units (:func:`expected_scores` of the class
+            probabilities), shape ``(N,)``; adds ``pcc``.
 
     Returns:
         A dict of floats:
@@ -197,6 +216,9 @@ def compute_ordinal_metrics(
         - ``mae``: mean absolute error in class units.
         - ``pearson``: Pearson correlation; ``1.0`` for identical inputs and ``0.0`` when
           one side is constant (never NaN).
+        - ``pcc`` (with ``expected``): Pearson correlation of the expected score with the reference, the
+          field's utterance-level metric (GOPT and its successors on speechocean762 report it); in class units,
+          which equals the correlation with the label values when the classes are evenly spaced.
         - ``recall_<k>`` for ``k`` in ``range(K)``: per-class recall, NaN for classes
           absent from the references.
 
@@ -226,6 +248,11 @@ def compute_ordinal_metrics(
         "mae": float(abs_err.mean()),
         "pearson": _pearson(pred, ref),
     }
+    if expected is not None:
+        scores = np.asarray(expected, dtype=np.float64).reshape(-1)
+        if scores.shape != ref.shape or not np.isfinite(scores).all():
+            raise ValueError(f"expected: {scores.shape[0]} finite scores needed for {ref.shape[0]} references")
+        metrics["pcc"] = _pearson(scores, ref)
     recall = np.divide(true_pos, support, out=np.full(k, np.nan), where=support > 0)
     for cls in range(k):
         metrics[f"recall_{cls}"] = float(recall[cls])
@@ -270,7 +297,7 @@ def make_compute_metrics(num_classes: int) -> Callable[[Any], dict[str, float]]:
 
     Returns:
         ``compute_metrics(eval_pred) -> dict[str, float]`` (see
-        :func:`compute_ordinal_metrics`).
+        :func:`compute_ordinal_metrics`, with ``pcc`` of the softmax expected score for ``(N, K)`` logits).
 
     Example:
         >>> import numpy as np
@@ -299,7 +326,12 @@ def make_compute_metrics(num_classes: int) -> Callable[[Any], dict[str, float]]:
         if isinstance(labels, tuple):
             labels = labels[0]
         predictions = _logits_to_classes(logits, num_classes)
-        return compute_ordinal_metrics(predictions, np.asarray(labels).reshape(-1), num_classes)
+        expected = None
+        logits = np.asarray(logits, dtype=np.float64)
+        if logits.ndim == 2 and logits.shape[1] == num_classes and num_classes > 1:
+            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+            expected = expected_scores(shifted / shifted.sum(axis=1, keepdims=True))
+        return compute_ordinal_metrics(predictions, np.asarray(labels).reshape(-1), num_classes, expected)
 
     return compute_metrics
 
@@ -308,6 +340,7 @@ __all__ = [
     "ORDINAL_METRIC_NAMES",
     "compute_ordinal_metrics",
     "confusion_matrix",
+    "expected_scores",
     "make_compute_metrics",
     "quadratic_weighted_kappa",
 ]

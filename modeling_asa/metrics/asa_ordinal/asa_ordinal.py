@@ -30,6 +30,7 @@ Args:
     references (`list` of `int`): reference score classes, 0 .. K-1.
     num_classes (`int`, *optional*): number of classes K; defaults to max(ids) + 1. Pass it
         so the `recall_<k>` keys are the same for every evaluation set.
+    expected (`list` of `float`, *optional*): each answer's expected score in class units (sum_k p_k * k).
 Returns:
     accuracy (`float`): exact-match rate.
     macro_f1 (`float`): mean per-class F1 over classes present in references or predictions.
@@ -37,6 +38,8 @@ Returns:
     adjacent_accuracy (`float`): rate of |prediction - reference| <= 1.
     mae (`float`): mean absolute error in class units.
     pearson (`float`): Pearson correlation; 1.0 if identical, 0.0 if one side is constant.
+    pcc (`float`, with `expected`): Pearson correlation of the expected score with the reference (the field's
+        utterance-level metric on speechocean762).
     recall_<k> (`float`): recall of class k, NaN when k is absent from the references.
 Examples:
     >>> metric = evaluate.load("path/to/modeling_asa/metrics/asa_ordinal")
@@ -83,18 +86,19 @@ class AsaOrdinal(evaluate.Metric):
             reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.cohen_kappa_score.html"],
         )
 
-    def _compute(self, predictions, references, num_classes=None) -> dict:
+    def _compute(self, predictions, references, num_classes=None, expected=None) -> dict:
         """Compute the metrics.
 
         Args:
             predictions: Predicted class ids.
             references: Reference class ids.
             num_classes: Number of classes (optional).
+            expected: Expected score of each answer in class units (optional; adds ``pcc``).
 
         Returns:
             A dict of floats (see ``_KWARGS_DESCRIPTION``).
         """
-        return compute_ordinal_metrics(predictions, references, num_classes=num_classes)
+        return compute_ordinal_metrics(predictions, references, num_classes=num_classes, expected=expected)
 
 
 __all__ = ["AsaOrdinal"]
