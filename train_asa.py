@@ -39,9 +39,10 @@ from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator, tensor_forma
 from modeling_asa.data.folds import SELECTION_SPLITS, FoldsError, fold_datasets, load_folds
 from modeling_asa.features.recipe import save_recipe
 from modeling_asa.features.store import FeaturesError, FeatureSet, config_kwargs_from_metadata, load_features
-from modeling_asa.metrics import compute_ordinal_metrics, make_compute_metrics
+from modeling_asa.metrics import compute_ordinal_metrics, expected_scores, make_compute_metrics
 from modeling_asa.model_card import write_model_card
 from modeling_asa.runtime import configure_threads, cpu_has_bf16
+from modeling_asa.scorability import Thresholds, evidence_dict, fit_thresholds, flags_for
 from modeling_asa.scoring import label_value, prediction_rows, write_predictions
 from modeling_asa.synthetic import make_synthetic_features
 from modeling_asa.trainer import AsaTrainer, AsaTrainingArguments
@@ -373,6 +374,16 @@ def add_length_column(dataset, branches: list[str], name: str):
     return dataset.add_column(name, lengths)
 
 
+def fit_scorability(train_dataset) -> Thresholds | None:
+    """The non-scorable checks' thresholds fitted on the train answers' relevance evidence (``None`` without it)."""
+    if "relevance_features" not in train_dataset.column_names:
+        return None
+    evidence = [evidence_dict(v) for v in train_dataset["relevance_features"]]
+    thresholds = fit_thresholds(evidence, where="the train split")
+    logger.info("scorability thresholds: %s", thresholds)
+    return thresholds
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     model_args, data_args, training_args = parse_args(sys.argv[1:] if argv is None else argv)
     branches = validate_args(model_args, data_args)
@@ -489,16 +500,25 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
 
     results: dict[str, dict[str, float]] = {}
     label_values = [label_value(model.config.id2label[i]) for i in range(num_labels)]
+    thresholds = fit_scorability(train_dataset)
+    if thresholds is not None and trainer.is_world_process_zero():
+        thresholds.save(training_args.output_dir)  # the scorer flags answers it cannot score with these
     for split, dataset in reported.items():
         prediction = trainer.predict(dataset, metric_key_prefix=split)
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        metrics = compute_ordinal_metrics(logits.argmax(-1), prediction.label_ids, num_classes=num_labels)
+        expected = expected_scores(torch.softmax(torch.from_numpy(np.asarray(logits, np.float32)), -1).numpy())
+        metrics = compute_ordinal_metrics(
+            logits.argmax(-1), prediction.label_ids, num_classes=num_labels, expected=expected
+        )
         results[split] = {k: float(v) for k, v in metrics.items()}
         trainer.log_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
         trainer.save_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
         if trainer.is_world_process_zero() and "response_id" in dataset.column_names:
             references = [label_values[int(i)] for i in prediction.label_ids]
             rows = prediction_rows(dataset["response_id"], logits, label_values, references)
+            if thresholds is not None:  # which held-out answers the scorer would not score, and why
+                for row, vector in zip(rows, dataset["relevance_features"]):
+                    row["flags"] = ";".join(flags_for(evidence_dict(vector), thresholds))
             write_predictions(Path(training_args.output_dir, f"predictions_{split}.csv"), rows, label_values)
 
     if trainer.is_world_process_zero():

@@ -194,6 +194,7 @@ def build_score_parser() -> argparse.ArgumentParser:
 
 
 def _print_table(scores, label_values) -> None:
+    """One row per answer; a flagged answer's row ends with its flags and says it is not scored."""
     header = ["file", "predicted", "expected", *(f"p({v})" for v in label_values)]
     rows = []
     for s in scores:
@@ -203,12 +204,13 @@ def _print_table(scores, label_values) -> None:
         expected = f"{s.expected_score:.2f}" if s.expected_score is not None else "-"
         rows.append([s.file, str(s.predicted), expected, *(f"{s.probabilities[v]:.3f}" for v in label_values)])
     width = max(len(header[0]), *(len(r[0]) for r in rows))
-    print("  ".join([header[0].ljust(width), *(h.rjust(9) for h in header[1:])]))
-    for row in rows:
+    print("  ".join([header[0].ljust(width), *(h.rjust(9) for h in header[1:]), "flags"]))
+    for row, score in zip(rows, scores):
         if row[1] == "error":
             print(f"{row[0].ljust(width)}  error: {row[2]}")
         else:
-            print("  ".join([row[0].ljust(width), *(c.rjust(9) for c in row[1:])]))
+            flags = f"NOT SCORED: {','.join(score.flags)}" if score.flags else "-"
+            print("  ".join([row[0].ljust(width), *(c.rjust(9) for c in row[1:]), flags]))
 
 
 def _print_timeline(score) -> None:
@@ -278,7 +280,8 @@ def _score_corpus(scorer, args) -> list:
     table = []
     for score in scores:
         row = {"response_id": score.response_id, "predicted": score.predicted,
-               "expected_score": score.expected_score, "error": score.error or ""}  # fmt: skip
+               "expected_score": score.expected_score, "flags": ";".join(score.flags),
+               "error": score.error or ""}  # fmt: skip
         row.update({f"prob_{v}": score.probabilities.get(v) for v in scorer.label_values})
         if labelled:
             row["reference"] = references[score.response_id]
@@ -340,7 +343,8 @@ def score_main(argv: list[str] | None = None) -> int:
                 if s.error:
                     logger.error("%s: %s", s.file, s.error)
             if args.json:
-                keys = ("file", "predicted", "expected_score", "probabilities", "words", "error")
+                keys = ("file", "scorable", "flags", "predicted", "expected_score", "probabilities", "transcript",
+                        "words", "error")  # fmt: skip
                 print(json.dumps([{k: s.to_dict()[k] for k in keys} for s in scores], indent=2))
             else:
                 _print_table(scores, scorer.label_values)

@@ -31,6 +31,7 @@ import numpy as np
 from .audio import AudioError, load_answer_audio, speech_problem, to_mono_16k
 from .features.recipe import RecipeError, load_recipe, model_option_problems, stage_models, stages_from_recipe
 from .features.stage import Answer, FeatureStage, assemble_example, one_line
+from .scorability import Thresholds, evidence_dict, flags_for
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def write_predictions(path: str | os.PathLike, rows: list[dict[str, Any]], label
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = ["response_id", "predicted", "expected_score", *(f"prob_{v}" for v in label_values)]
-    columns += [name for name in ("reference", "error") if rows and name in rows[0]]
+    columns += [name for name in ("reference", "flags", "error") if rows and name in rows[0]]
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -101,6 +102,9 @@ def write_predictions(path: str | os.PathLike, rows: list[dict[str, Any]], label
 class AsaScore:
     """The score of one answer.
 
+    ``scorable`` (a property, in :meth:`to_dict` too) is ``False`` for an answer with an error or a flag: its level
+    should not be reported as a score.
+
     Attributes:
         file: The file (or ``"<array i>"``) that was scored.
         response_id: The answer's id (the file's stem, or the corpus id).
@@ -111,6 +115,8 @@ class AsaScore:
             raw (unnormalised) delivery fields (``None`` where undefined); empty without a delivery stage.
         transcript: The transcript used: the given one, else the recogniser's own text (case and punctuation kept;
             the timeline's ``words`` are the same words as the aligner read them).
+        flags: Why it is not scorable (:data:`~modeling_asa.scorability.FLAGS`; empty when scorable). A flagged
+            answer keeps its words and probabilities, for inspection.
         error: Why the answer could not be scored (one line), else ``None``.
     """
 
@@ -121,11 +127,18 @@ class AsaScore:
     probabilities: dict[Any, float] = field(default_factory=dict)
     words: list[dict[str, Any]] = field(default_factory=list)
     transcript: str | None = None
+    flags: list[str] = field(default_factory=list)
     error: str | None = None
 
+    @property
+    def scorable(self) -> bool:
+        """Whether the level can be reported as a score: no error and no flag."""
+        return self.error is None and not self.flags
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: label values as string keys."""
+        """JSON-ready: label values as string keys, ``scorable`` included."""
         out = asdict(self)
+        out["scorable"] = self.scorable
         out["probabilities"] = {str(k): v for k, v in self.probabilities.items()}
         return out
 
@@ -179,9 +192,17 @@ class AsaScorer:
     Use [`AsaScorer.from_pretrained`] to build one from a model folder.
     """
 
-    def __init__(self, model, recipe: dict[str, Any], stages: dict[str, FeatureStage], batch_size: int = 8):
+    def __init__(
+        self,
+        model,
+        recipe: dict[str, Any],
+        stages: dict[str, FeatureStage],
+        batch_size: int = 8,
+        thresholds: Thresholds | None = None,
+    ):
         from .collator import AsaDataCollator
 
+        self.thresholds = thresholds or Thresholds()
         self.model = model.eval()
         self.recipe = recipe
         self.stages = stages
@@ -202,6 +223,7 @@ class AsaScorer:
         device: str | None = None,
         batch_size: int = 8,
         revision: str | None = None,
+        thresholds: dict[str, Any] | None = None,
         **model_options: str | None,
     ) -> AsaScorer:
         """Load a model folder (or Hub id) and rebuild and load its feature stages.
@@ -212,6 +234,8 @@ class AsaScorer:
             device: ``cpu``, ``cuda``, ...; ``None`` picks CUDA when available.
             batch_size: Answers per batch.
             revision: Hub revision, for a Hub id.
+            thresholds: Override thresholds of the non-scorable checks (``scorability.json`` of the folder, see
+                :class:`~modeling_asa.scorability.Thresholds`), e.g. ``{"min_words": 5}``.
             **model_options: Replace a recorded model (``acoustic_encoder``, ``context_encoder``, ``ctc_model``,
                 ``asr_model``, ``lm``, ``spacy_model``), e.g. when the recorded local path does not exist here.
 
@@ -229,7 +253,7 @@ class AsaScorer:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         stages = load_stages(recipe, model_options, device=device, batch_size=batch_size, where=str(folder))
         model = AsaHybridForOrdinalClassification.from_pretrained(str(folder)).to(device)
-        return cls(model, recipe, stages, batch_size=batch_size)
+        return cls(model, recipe, stages, batch_size=batch_size, thresholds=Thresholds.load(folder, **(thresholds or {})))
 
     # -- inputs --------------------------------------------------------------------------------------------------
 
@@ -364,6 +388,8 @@ class AsaScorer:
             score = AsaScore(answer.source, answer.response_id, transcript=answer.transcript)
             if isinstance(row, str):
                 score.error = row
+                if "heard no words" in row:
+                    score.flags = ["no_speech"]
                 logger.warning("%s: %s", answer.name, score.error)
             else:
                 found = row.pop("stage_outputs")
@@ -374,6 +400,9 @@ class AsaScorer:
                     score.transcript = str(found["delivery"]["transcript"])
                 if "recognition" in found and answer.transcript is None:
                     score.transcript = str(found["recognition"]["text"])  # as the recogniser wrote it
+                if "relevance" in found:
+                    evidence = evidence_dict(found["relevance"]["relevance_features"])
+                    score.flags = flags_for(evidence, self.thresholds)
             scores.append(score)
         if rows:
             batch = self.collator(rows)
@@ -417,7 +446,8 @@ def _pipeline_class():
         """``transformers.pipeline("speech-assessment", model=MODEL_DIR)``: a thin wrapper over [`AsaScorer`].
 
         Call it with a file path (or a ``{"array", "sampling_rate"}`` dict) and ``question="..."``; it returns
-        [`AsaScore.to_dict`]: ``predicted``, ``expected_score``, ``probabilities``, ``words``, ``error``...
+        [`AsaScore.to_dict`]: ``scorable``, ``flags``, ``predicted``, ``expected_score``, ``probabilities``,
+        ``words``, ``error``...
         """
 
         def __init__(self, model, *args, scorer: AsaScorer | None = None, **kwargs):
@@ -426,7 +456,7 @@ def _pipeline_class():
                 folder = Path(model.config._name_or_path)
                 recipe = load_recipe(folder)
                 stages = load_stages(recipe, device=str(self.device), where=str(folder))
-                scorer = AsaScorer(model, recipe, stages)
+                scorer = AsaScorer(model, recipe, stages, thresholds=Thresholds.load(folder))
             self.scorer = scorer
 
         def _sanitize_parameters(self, question=None, transcript=None, sampling_rate=None, **kwargs):

@@ -241,6 +241,16 @@ class ScorePage:
                 if result.expected_score is not None
                 else "Expected score: n/a (the labels are not numbers)"
             )
+            if result.flags:  # no level for an answer that cannot be scored: the reason, in plain words
+                from .scorability import describe
+
+                return (
+                    f"**{NOT_SCORED}** {describe(result.flags)}.",
+                    "",
+                    None,
+                    result.transcript or "",
+                    timeline_figure(result.words),
+                )
             return (
                 f"### {LEVEL_PREFIX} {result.predicted}",
                 expected,

@@ -20,6 +20,7 @@ from modeling_asa.cli import score_main
 from modeling_asa.features.delivery import DELIVERY_FIELDS
 from modeling_asa.features.recipe import RECIPE_FILE, RecipeError
 from modeling_asa.features.runner import FeaturePipeline, PrepareSettings
+from modeling_asa.scorability import FLAGS
 
 
 def _read(path: Path) -> dict[str, dict[str, str]]:
@@ -30,12 +31,18 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
 def test_training_writes_predictions_and_the_recipe(trained):
     out = trained["model"]
     recipe = json.loads((out / RECIPE_FILE).read_text())
-    expected = {"content", "question", "recognition", "delivery"} | (
+    expected = {"content", "question", "recognition", "relevance", "delivery"} | (
         {"language_use"} if "language_use" in trained["stages"] else set()
     )
     assert set(recipe["stages"]) == expected  # only the stages that ran; no LM was given, so no lm stage
     assert recipe["stages"]["content"]["acoustic_encoder"] == str(Path(trained["models"]["whisper"]).resolve())
     assert recipe["stages"]["recognition"]["recognizer"] == str(Path(trained["models"]["recognizer"]).resolve())
+    # the non-scorable checks' thresholds, fitted on the train answers, and each held-out answer's flags
+    thresholds = json.loads((out / "scorability.json").read_text())
+    assert thresholds["min_similarity"] is not None and "train split" in thresholds["fitted_on"]
+    for split in json.loads((out / "asa_results.json").read_text()):
+        flags = [r["flags"] for r in _read(out / f"predictions_{split}.csv").values()]
+        assert all(set(filter(None, f.split(";"))) <= set(FLAGS) for f in flags)
     assert json.loads((out / "config.json").read_text())["recognizer"] == recipe["stages"]["recognition"]["recognizer"]
     assert recipe["delivery_normalisation"]["names"] == list(DELIVERY_FIELDS)
     if "language_use" in expected:
@@ -150,7 +157,10 @@ def test_asa_score_command_line(trained, tmp_path, capsys):
     assert "predicted" in table and Path(files[0]).name in table
     assert score_main([*base, "--json", files[0], str(corrupt), files[1]]) == 1
     printed = json.loads(capsys.readouterr().out)
-    assert [set(p) for p in printed] == [{"file", "predicted", "expected_score", "probabilities", "words", "error"}] * 3
+    keys = {"file", "scorable", "flags", "predicted", "expected_score", "probabilities", "transcript", "words", "error"}
+    assert [set(p) for p in printed] == [keys] * 3
+    assert printed[1]["scorable"] is False and isinstance(printed[0]["flags"], list)
+    assert printed[0]["scorable"] == (not printed[0]["flags"])
     assert printed[1]["file"] == str(corrupt) and "empty" in printed[1]["error"] and printed[0]["error"] is None
     assert set(printed[0]["probabilities"]) == {"1", "2", "3", "4", "5"}
     assert score_main([*base, str(corrupt)]) == 2
@@ -241,6 +251,7 @@ def test_speech_assessment_pipeline(trained):
     result = scorer(audio, question="Describe it.")
     assert result["error"] is None and result["predicted"] in (1, 2, 3, 4, 5)
     assert set(result["probabilities"]) == {"1", "2", "3", "4", "5"} and result["words"]
+    assert result["scorable"] == (not result["flags"]) and set(result["flags"]) <= set(FLAGS)
 
 
 def test_asa_score_help_is_a_console_script():

@@ -124,6 +124,20 @@ def test_page_scores_a_good_answer(page, scorer, trained):
     assert LEVEL.search(level).group(1) == str(scorer.score(str(audio), question=typed).predicted)
 
 
+def test_page_gives_no_level_to_a_flagged_answer(trained):
+    """An answer the non-scorable checks flag gets the reason in plain words instead of a level."""
+    pytest.importorskip("gradio")
+    from modeling_asa.scorability import FLAG_REASONS
+    from modeling_asa.webapp import NOT_SCORED, ScorePage
+
+    strict = AsaScorer.from_pretrained(trained["model"], device="cpu", thresholds={"min_words": 10**6})
+    page = ScorePage(strict, questions=trained["corpus"] / "questions.jsonl")
+    _, question = _first_question(trained["corpus"])
+    level, expected, probabilities, transcript, _ = page.score(str(_answer(trained["corpus"])), picked=question)
+    assert level == f"**{NOT_SCORED}** {FLAG_REASONS['too_short']}." and not LEVEL.search(level)
+    assert expected == "" and probabilities is None and transcript  # the words are still shown
+
+
 def test_page_explains_what_it_cannot_score(page, trained, tmp_path):
     from modeling_asa.webapp import NOT_SCORED
 

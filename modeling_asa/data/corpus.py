@@ -7,7 +7,9 @@ A corpus is a folder holding
   name, e.g. ``age_band``) or one column per rater (``rater_1``, ``rater_2``, ...) whose average,
   reduced to an integer by a rule (``floor`` by default, as in the paper; or ``round``, ``ceil``),
   is the label. ``speaker_id`` and ``transcript`` are optional; every other column is kept.
-- ``questions.jsonl``: one ``{"question_id": ..., "text": ...}`` object per line.
+- ``questions.jsonl``: one ``{"question_id": ..., "text": ...}`` object per line; optionally
+  ``"reference_answers"`` and ``"key_points"`` (lists of strings: what a good answer says), which the
+  relevance stage compares the answers with.
 - the audio files, in any format soundfile reads, any sample rate, mono or stereo.
 
 :func:`validate_corpus` collects every problem (it never stops at the first one);
@@ -110,6 +112,8 @@ class Corpus:
         dataset (`datasets.Dataset`): One row per usable response (columns described in the module
             docstring).
         questions (`dict[str, str]`): ``question_id -> text`` for every question in ``questions.jsonl``.
+        references (`dict[str, list[str]]`): ``question_id -> reference answers and key points`` where
+            ``questions.jsonl`` gives them (optional fields ``reference_answers``, ``key_points``).
         classes (`list[int]`): Sorted label classes (declared, or inferred from the data).
         problems (`list[CorpusProblem]`): Problems found (empty when loaded with ``strict=True``).
         root (`Path`): The corpus folder (absolute).
@@ -126,6 +130,7 @@ class Corpus:
     root: Path = field(default_factory=Path)
     label_source: str = DEFAULT_LABEL_COLUMN
     warnings: list[CorpusProblem] = field(default_factory=list)
+    references: dict[str, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -176,6 +181,7 @@ class _Scan:
     root: Path
     problems: list[CorpusProblem] = field(default_factory=list)
     questions: dict[str, str] = field(default_factory=dict)
+    references: dict[str, list[str]] = field(default_factory=dict)
     header: list[str] = field(default_factory=list)
     rows: list[_Row] = field(default_factory=list)
     bad_rows: set[int] = field(default_factory=set)
@@ -298,6 +304,14 @@ def _read_questions(path: Path, scan: _Scan) -> None:
             continue
         first_line[question_id] = number
         scan.questions[question_id] = text
+        for key in ("reference_answers", "key_points"):
+            value = obj.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                scan.problems.append(CorpusProblem(where, f"{key} must be a list of strings, got {value!r:.60}"))
+                continue
+            scan.references.setdefault(question_id, []).extend(v for v in value if v.strip())
     if not scan.questions and not any(p.file.startswith(f"{path}:") for p in scan.problems):
         scan.problems.append(CorpusProblem(str(path), "questions file holds no questions"))
 
@@ -775,6 +789,7 @@ def load_corpus(
     return Corpus(
         dataset=dataset,
         questions=dict(scan.questions),
+        references={k: list(v) for k, v in scan.references.items()},
         classes=list(corpus_classes),
         problems=list(scan.problems),
         root=scan.root,

@@ -24,7 +24,7 @@ from .stage import FeatureStage
 RECIPE_FILE = "feature_recipe.json"
 """Name of the recipe file in a model folder."""
 RECIPE_FORMAT = 1
-STAGE_ORDER = ("content", "question", "recognition", "delivery", "lm", "language_use")
+STAGE_ORDER = ("content", "question", "recognition", "relevance", "delivery", "lm", "language_use")
 """Every stage, in an order that respects their needs."""
 MODEL_OPTIONS = {
     "acoustic_encoder": "content",
@@ -62,6 +62,7 @@ def build_stages(
     asr_model: str | None = None,
     recognizer: str | None = None,
     recognizer_options: dict[str, Any] | None = None,
+    references: dict[str, list[str]] | None = None,
     lm: str | None = None,
     lm_case: str = "upper",
     spacy_model: str | None = None,
@@ -76,7 +77,8 @@ def build_stages(
 
     ``question`` runs with ``content`` (both need ``acoustic_encoder`` and ``context_encoder``); ``recognition``
     (``recognizer``, with ``recognizer_options``: ``backend``, ``window``, ``beam_size``, ``language``) gives the
-    delivery stage its words; ``lm`` and ``language_use`` read the delivery stage's words, so they need ``ctc_model``.
+    delivery stage its words, and ``relevance`` (with ``context_encoder``; ``references``: question id -> reference
+    answers and key points) compares them with the question; ``lm`` and ``language_use`` read the delivery stage's words, so they need ``ctc_model``.
     Nothing is loaded here.
 
     Raises:
@@ -87,6 +89,7 @@ def build_stages(
     from .language_use import LanguageUseStage
     from .lm import LmStage
     from .recognition import RecognitionStage
+    from .relevance import RelevanceStage
 
     stages: dict[str, FeatureStage] = {}
     if acoustic_encoder or context_encoder:
@@ -104,6 +107,8 @@ def build_stages(
             absolute_model(recognizer), **(recognizer_options or {}), device=device, batch_size=batch_size
         )
         stages["recognition"].check()
+        if context_encoder:  # what was said against what was asked (the non-scorable checks read it)
+            stages["relevance"] = RelevanceStage(absolute_model(context_encoder), references, device=device)
     if ctc_model:
         shared = absolute_model(acoustic_encoder) if share_content_pass and acoustic_encoder else None
         stages["delivery"] = DeliveryStage(

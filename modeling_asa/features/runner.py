@@ -128,8 +128,11 @@ class PrepareSettings:
         if self.acoustic_layers not in ACOUSTIC_LAYERS:
             raise ValueError(f"acoustic_layers must be one of {list(ACOUSTIC_LAYERS)}, got {self.acoustic_layers!r}")
 
-    def build_stages(self, device: str | None = None) -> dict[str, FeatureStage]:
-        """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words)."""
+    def build_stages(
+        self, device: str | None = None, references: dict[str, list[str]] | None = None
+    ) -> dict[str, FeatureStage]:
+        """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words;
+        ``relevance`` with the recogniser and the context encoder, ``references`` by question id)."""
         content = "content" in self.stages
         words = "delivery" in self.stages or "language_use" in self.stages
         return build_stages(
@@ -144,6 +147,7 @@ class PrepareSettings:
                 "beam_size": self.beam_size,
                 "language": self.language,
             },
+            references=references,
             lm=self.lm if "delivery" in self.stages else None,
             spacy_model=self.spacy_model if "language_use" in self.stages else None,
             acoustic_window=self.acoustic_window,
@@ -501,7 +505,7 @@ class FeaturePipeline:
         corpus, rows, responses = self._load()
         report.num_responses = len(responses)
         assignment = self._split(rows)
-        self.stages = self.settings.build_stages(device=self.device)
+        self.stages = self.settings.build_stages(device=self.device, references=corpus.references)
         # every model is resolved before any work starts (one line each), not a minute of Hub retries later
         unresolved = model_option_problems(stage_models(self.stages))
         if unresolved:
@@ -561,8 +565,8 @@ class FeaturePipeline:
         ran = [n for n in self.stages if n not in self._failed]
         written = {"content": "content" in ran and "question" in ran,
                    "delivery": "delivery" in ran and "delivery" in self.settings.stages,
-                   "language_use": "language_use" in ran}  # fmt: skip
-        if not any(written.values()):
+                   "language_use": "language_use" in ran, "relevance": "relevance" in ran}  # fmt: skip
+        if not any(v for k, v in written.items() if k != "relevance"):
             self._write_problems(problems)
             raise PipelineError(f"{self.output_dir}: no usable response left: no feature stage could run "
                                 f"({self._failed})")  # fmt: skip
@@ -610,6 +614,8 @@ class FeaturePipeline:
             spec["delivery_features"] = Array2D(shape=(None, len(DELIVERY_FIELDS)), dtype="float32")
         if written["language_use"]:
             spec["language_use_features"] = Array2D(shape=(None, columns["language_use_features"].width), dtype="uint8")
+        if written["relevance"]:
+            spec["relevance_features"] = Sequence(Value("float32"), length=columns["relevance_features"].width)
 
         def generate(split: str):
             for response, example in usable:

@@ -118,7 +118,8 @@ def assemble_example(outputs: dict[str, dict[str, np.ndarray]], delivery: bool =
 
     Returns:
         ``acoustic_features``, ``delivery_features`` (the delivery stage's fields with the LM stage's column, in
-        ``DELIVERY_FIELDS`` order), ``language_use_features``, ``words`` and ``transcript``, for the stages present.
+        ``DELIVERY_FIELDS`` order), ``language_use_features``, ``relevance_features``, ``words`` and ``transcript``,
+        for the stages present.
     """
     from .delivery import delivery_matrix
 
@@ -134,6 +135,8 @@ def assemble_example(outputs: dict[str, dict[str, np.ndarray]], delivery: bool =
             example["delivery_features"] = delivery_matrix(found["delivery_core"], lm)
     if "language_use" in outputs:
         example["language_use_features"] = outputs["language_use"]["language_use_features"]
+    if "relevance" in outputs:
+        example["relevance_features"] = outputs["relevance"]["relevance_features"]
     return example
 
 
