@@ -123,6 +123,13 @@ def _value(evidence: dict[str, float], name: str) -> float:
     return float(value) if value is not None else math.nan
 
 
+def _best_similarity(evidence: dict[str, float]) -> float:
+    """The higher of the question and reference similarities (``NaN`` when neither is defined)."""
+    values = [v for v in (_value(evidence, "question_similarity"), _value(evidence, "reference_similarity"))
+              if math.isfinite(v)]  # fmt: skip
+    return max(values) if values else math.nan
+
+
 def flags_for(evidence: dict[str, float], thresholds: Thresholds) -> list[str]:
     """The flags of one answer (in :data:`FLAGS` order; empty: scorable).
 
@@ -133,7 +140,7 @@ def flags_for(evidence: dict[str, float], thresholds: Thresholds) -> list[str]:
     t = thresholds
     words, seconds = _value(evidence, "num_words"), _value(evidence, "speech_seconds")
     no_speech, overlap = _value(evidence, "no_speech_prob"), _value(evidence, "question_overlap")
-    similarity = np.nanmax([_value(evidence, "question_similarity"), _value(evidence, "reference_similarity")])
+    similarity = _best_similarity(evidence)
     coverage, english = _value(evidence, "question_coverage"), _value(evidence, "english_prob")
     confidence = _value(evidence, "mean_confidence")
     found = set()

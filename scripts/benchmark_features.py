@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--num-clips", type=int, default=24, help="clips to time (first N of metadata.csv)")
     parser.add_argument("--acoustic-encoder", default=None, help="Whisper model folder or id")
     parser.add_argument("--context-encoder", default=None, help="Sentence-BERT model folder or id")
+    parser.add_argument("--recognizer", default=None, help="ASR model whose words are aligned (Whisper, CTranslate2)")
+    parser.add_argument(
+        "--recognizer-backends", default="auto", help="comma-separated recogniser backends to time (auto, transformers)"
+    )
     parser.add_argument("--ctc-model", default=None, help="monolingual CTC model")
     parser.add_argument("--asr-model", default=None, help="multilingual CTC model")
     parser.add_argument("--spacy-model", default=None, help="spaCy pipeline")
@@ -113,6 +117,17 @@ def main(argv: list[str] | None = None) -> dict:
         results["questions: Sentence-BERT (per question, batch 32)"] = {"seconds": t, "per_item": t / len(questions)}
 
     words_per_clip = [q.split() for q in questions]
+    if args.recognizer:
+        from modeling_asa.features.recognition import Recognizer
+
+        for backend in [b for b in args.recognizer_backends.split(",") if b]:
+            for bs in batch_sizes:
+                recognizer = Recognizer(args.recognizer, backend=backend, device=args.device, batch_size=bs)
+                recognizer.transcribe(waves[:1])  # warm-up
+                heard, t = timed(recognizer.transcribe, waves, device=args.device)
+                results[f"recognition: {recognizer.backend} ({recognizer.window} window, batch {bs})"] = {"seconds": t}
+                del recognizer
+        words_per_clip = [r.words for r in heard]  # the words the delivery stage aligns
     segments = None
     if args.ctc_model:
         from modeling_asa.features.alignment import CtcModel, align_words, word_posteriors

@@ -25,6 +25,7 @@ from modeling_asa.features.recognition import (
     RecognitionStage,
     Recognizer,
     RecognizerError,
+    loop_start,
     resolve_backend,
     split_windows,
     words_with_confidence,
@@ -57,6 +58,13 @@ def test_words_with_confidence_normalises_and_keeps_one_confidence_per_word():
     words, conf = words_with_confidence([(" 21,", 0.9), (" apples.", 0.5), (" -", 0.1), (" don't", 0.7)])
     assert words == ["TWENTY", "ONE", "APPLES", "DON'T"]
     assert conf == [0.9, 0.9, 0.5, 0.7]
+
+
+def test_a_decoding_loop_is_cut_after_its_first_copy():
+    assert loop_start([5, 6, 7, 7, 7, 7, 7, 7]) == 3  # "... ROMANTIC ROMANTIC ROMANTIC ..."
+    assert loop_start([1, 2, 3, 1, 2, 3, 1, 2, 3, 1]) == 3  # a phrase, cut mid-copy by the limit
+    assert loop_start([1, 2, 3, 4, 5]) == 5  # no loop
+    assert loop_start([1, 1, 2]) == 3  # a word said twice is not a loop
 
 
 def test_split_windows_cuts_long_answers_at_the_quietest_moment():

@@ -70,7 +70,8 @@ RECOGNIZER_WINDOWS = ("padded", "full")
 DEFAULT_PAD_SECONDS = 3.0
 """Silence after the answer in a ``"padded"`` window (chosen on held-out speakers: results/asr/)."""
 MAX_TOKENS_PER_SECOND = 6.0
-"""Decoding stops after this many tokens per second of audio (+ a margin of 10): speech rarely passes 4."""
+"""Decoding stops after this many tokens per second of audio (+ a margin of 10): speech rarely passes 4. A decoding
+stopped there that ends in a loop is cut after the loop's first copy (:func:`loop_start`)."""
 SAMPLING_RATE = 16000
 WINDOW_SECONDS = 30.0
 _MEL_FRAMES_PER_SECOND = 100
@@ -123,6 +124,35 @@ def words_with_confidence(pieces: Sequence[tuple[str, float]]) -> tuple[list[str
             words.append(word)
             confidences.append(float(confidence))
     return words, confidences
+
+
+def loop_start(ids: Sequence[int], max_period: int = 16, min_repeats: int = 3) -> int:
+    """Where a decoding that ran into a loop should end: after the first copy of the unit that repeats to the end.
+
+    Whisper's decoder sometimes repeats a word or a phrase until it is stopped ("YES I AM A ROMANTIC ROMANTIC
+    ROMANTIC ..."). Called on a decoding that hit the token limit (no end-of-text): when its last tokens repeat a unit
+    of at most ``max_period`` tokens at least ``min_repeats`` times, the length up to the end of the unit's first copy
+    in that run; else ``len(ids)``. A speaker who repeats a word says it within a decoding that ends by itself, which
+    this never touches.
+
+    Example:
+        >>> loop_start([7, 8, 9, 9, 9, 9, 9])
+        3
+        >>> loop_start([1, 2, 3, 4, 2, 3, 4, 2, 3, 4, 2])
+        4
+        >>> loop_start([1, 2, 3, 4])
+        4
+    """
+    n = len(ids)
+    keep = n
+    for period in range(1, min(max_period, n // min_repeats) + 1):
+        i = n - period - 1
+        while i >= 0 and ids[i] == ids[i + period]:
+            i -= 1
+        start = i + 1  # ids[start:] repeats with this period
+        if n - start >= min_repeats * period:
+            keep = min(keep, start + period)
+    return keep
 
 
 def _quietest_cut(wave: np.ndarray, limit: int) -> int:
@@ -353,6 +383,8 @@ class _Ct2Backend(_WhisperBase):
         out = []
         for i, result in enumerate(results):
             ids = list(result.sequences_ids[0])
+            if len(ids) >= self.max_new_tokens(len(chunks[i])):  # stopped by the limit, not by end-of-text
+                ids = ids[: loop_start(ids)]
             steps = result.logits[0] if result.logits else []
             probs = [_softmax_prob(np.asarray(steps[k]), t) if k < len(steps) else math.nan for k, t in enumerate(ids)]
             text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
@@ -419,9 +451,10 @@ class _TransformersBackend(_WhisperBase):
                 )  # fmt: skip
             texts = []
             for row in generated.cpu().tolist():
-                body = [t for t in row if t < self.eot or t == self.eot]
-                body = body[: body.index(self.eot)] if self.eot in body else body
-                texts.append([t for t in body if t < self.eot])
+                body = [t for t in row if t <= self.eot]
+                ended = self.eot in body
+                body = [t for t in (body[: body.index(self.eot)] if ended else body) if t < self.eot]
+                texts.append(body if ended else body[: loop_start(body)])  # stopped by the limit: a loop?
             # one teacher-forced pass over prompt + words: each token's probability, and the first step's
             # language and no-speech probabilities
             prompts = [self._prompt(lang) if self.multilingual else self.prompt for lang in languages]
@@ -668,6 +701,7 @@ __all__ = [
     "RecognitionStage",
     "Recognizer",
     "RecognizerError",
+    "loop_start",
     "resolve_backend",
     "split_windows",
     "words_with_confidence",
