@@ -65,6 +65,8 @@ def test_a_decoding_loop_is_cut_after_its_first_copy():
     assert loop_start([1, 2, 3, 1, 2, 3, 1, 2, 3, 1]) == 3  # a phrase, cut mid-copy by the limit
     assert loop_start([1, 2, 3, 4, 5]) == 5  # no loop
     assert loop_start([1, 1, 2]) == 3  # a word said twice is not a loop
+    assert loop_start([9, 3, 1, 3, 1, 3, 1, 3, 1], min_repeats=4, min_period=2) == 3  # a phrase said 4 times over
+    assert loop_start([9, 3, 3, 3, 3], min_repeats=4, min_period=2) == 5  # one word 4 times: a speaker may
 
 
 def test_split_windows_cuts_long_answers_at_the_quietest_moment():

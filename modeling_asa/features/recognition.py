@@ -126,14 +126,15 @@ def words_with_confidence(pieces: Sequence[tuple[str, float]]) -> tuple[list[str
     return words, confidences
 
 
-def loop_start(ids: Sequence[int], max_period: int = 16, min_repeats: int = 3) -> int:
+def loop_start(ids: Sequence[int], max_period: int = 16, min_repeats: int = 3, min_period: int = 1) -> int:
     """Where a decoding that ran into a loop should end: after the first copy of the unit that repeats to the end.
 
     Whisper's decoder sometimes repeats a word or a phrase until it is stopped ("YES I AM A ROMANTIC ROMANTIC
-    ROMANTIC ..."). Called on a decoding that hit the token limit (no end-of-text): when its last tokens repeat a unit
-    of at most ``max_period`` tokens at least ``min_repeats`` times, the length up to the end of the unit's first copy
-    in that run; else ``len(ids)``. A speaker who repeats a word says it within a decoding that ends by itself, which
-    this never touches.
+    ROMANTIC ..."). When the last tokens repeat a unit of ``min_period`` to ``max_period`` tokens at least
+    ``min_repeats`` times, the length up to the end of the unit's first copy in that run; else ``len(ids)``. The
+    recogniser calls it on a decoding the token limit stopped (any unit, 3 copies), and on every decoding for a
+    phrase of several tokens said 4 times over ("3 1 7 9 3 1 7 9 ..."), which a speaker hardly does; a word a
+    speaker repeats within a decoding that ends by itself is left alone.
 
     Example:
         >>> loop_start([7, 8, 9, 9, 9, 9, 9])
@@ -142,17 +143,28 @@ def loop_start(ids: Sequence[int], max_period: int = 16, min_repeats: int = 3) -
         4
         >>> loop_start([1, 2, 3, 4])
         4
+        >>> loop_start([3, 1, 7, 9, 3, 1, 7, 9, 3, 1, 7, 9, 3, 3])  # the last token breaks off the unit
+        4
     """
-    n = len(ids)
-    keep = n
-    for period in range(1, min(max_period, n // min_repeats) + 1):
-        i = n - period - 1
-        while i >= 0 and ids[i] == ids[i + period]:
-            i -= 1
-        start = i + 1  # ids[start:] repeats with this period
-        if n - start >= min_repeats * period:
-            keep = min(keep, start + period)
+    keep = len(ids)
+    for drop in (0, 1, 2):  # the last token or two of a stopped decoding may break off the unit
+        n = len(ids) - drop
+        for period in range(min_period, min(max_period, n // min_repeats) + 1):
+            i = n - period - 1
+            while i >= 0 and ids[i] == ids[i + period]:
+                i -= 1
+            start = i + 1  # ids[start:n] repeats with this period
+            if n - start >= min_repeats * period:
+                keep = min(keep, start + period)
     return keep
+
+
+def _cut_loop(ids: list[int], limited: bool) -> list[int]:
+    """``ids`` without a decoding loop (see :func:`loop_start`); ``limited``: the token limit stopped it."""
+    keep = loop_start(ids, min_repeats=4, min_period=2)
+    if limited:
+        keep = min(keep, loop_start(ids))
+    return ids[:keep]
 
 
 def _quietest_cut(wave: np.ndarray, limit: int) -> int:
@@ -376,16 +388,19 @@ class _Ct2Backend(_WhisperBase):
             english = [d.get("<|en|>", 0.0) for d in detected]
             if not self.language:
                 prompts = [self._prompt(max(d, key=d.get)[2:-2]) for d in detected]
+        # CTranslate2 4.x stops Whisper at half of max_length tokens (measured: 20 -> 10, 40 -> 20), so it is asked
+        # for twice the budget; a decoding it stopped has no end-of-text step
+        budget = len(self.prompt) + max(self.max_new_tokens(len(c)) for c in chunks)
         results = self.model.generate(
             encoded, prompts, beam_size=self.beam_size, return_logits_vocab=True, return_no_speech_prob=True,
-            max_length=len(self.prompt) + max(self.max_new_tokens(len(c)) for c in chunks),
+            max_length=min(2 * budget, self.max_target_positions),
         )  # fmt: skip
         out = []
         for i, result in enumerate(results):
             ids = list(result.sequences_ids[0])
-            if len(ids) >= self.max_new_tokens(len(chunks[i])):  # stopped by the limit, not by end-of-text
-                ids = ids[: loop_start(ids)]
             steps = result.logits[0] if result.logits else []
+            limited = len(steps) <= len(ids) or len(ids) > self.max_new_tokens(len(chunks[i]))
+            ids = _cut_loop(ids, limited)[: self.max_new_tokens(len(chunks[i]))]
             probs = [_softmax_prob(np.asarray(steps[k]), t) if k < len(steps) else math.nan for k, t in enumerate(ids)]
             text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
             words, conf = words_with_confidence(self.pieces(ids, probs))
@@ -454,7 +469,7 @@ class _TransformersBackend(_WhisperBase):
                 body = [t for t in row if t <= self.eot]
                 ended = self.eot in body
                 body = [t for t in (body[: body.index(self.eot)] if ended else body) if t < self.eot]
-                texts.append(body if ended else body[: loop_start(body)])  # stopped by the limit: a loop?
+                texts.append(_cut_loop(body, not ended))
             # one teacher-forced pass over prompt + words: each token's probability, and the first step's
             # language and no-speech probabilities
             prompts = [self._prompt(lang) if self.multilingual else self.prompt for lang in languages]
@@ -620,7 +635,7 @@ class RecognitionStage(FeatureStage):
 
     name = "recognition"
     model_options = ("recognizer",)
-    version = 1
+    version = 2  # 2: decoding loops cut
 
     def __init__(
         self,
