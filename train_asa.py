@@ -378,8 +378,12 @@ def fit_scorability(train_dataset) -> Thresholds | None:
     """The non-scorable checks' thresholds fitted on the train answers' relevance evidence (``None`` without it)."""
     if "relevance_features" not in train_dataset.column_names:
         return None
-    evidence = [evidence_dict(v) for v in train_dataset["relevance_features"]]
-    thresholds = fit_thresholds(evidence, where="the train split")
+    # the answers the raters placed in the upper half of the scale: on task by any reading of the rubric (the lower
+    # half may hold off-task answers, whose evidence would move the thresholds to accept them)
+    labels = np.asarray(train_dataset["label"])
+    upper = labels >= np.median(labels)
+    evidence = [evidence_dict(v) for v, keep in zip(train_dataset["relevance_features"], upper) if keep]
+    thresholds = fit_thresholds(evidence, where="the train split's upper half of the scale")
     logger.info("scorability thresholds: %s", thresholds)
     return thresholds
 

@@ -19,8 +19,9 @@ plain words (:data:`FLAG_REASONS`):
 =======================  ==================================================================================
 
 The data-dependent thresholds (similarity, English probability, confidence) are fitted on the train split
-(:func:`fit_thresholds`: a low quantile of the train answers, which the raters scored, so they are scorable by
-definition) and saved in the model folder as ``scorability.json``; every threshold can be overridden.
+(:func:`fit_thresholds`: a low quantile of the train answers that the raters placed in the upper half of the scale,
+on task by any reading of a rubric; ``train_asa.py`` does it) and saved in the model folder as ``scorability.json``;
+every threshold can be overridden.
 
 Example:
     >>> t = Thresholds()

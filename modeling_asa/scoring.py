@@ -117,6 +117,8 @@ class AsaScore:
             the timeline's ``words`` are the same words as the aligner read them).
         flags: Why it is not scorable (:data:`~modeling_asa.scorability.FLAGS`; empty when scorable). A flagged
             answer keeps its words and probabilities, for inspection.
+        evidence: What the flags were decided on (:data:`~modeling_asa.features.relevance.RELEVANCE_FIELDS`;
+            ``None`` where undefined); empty without a relevance stage.
         error: Why the answer could not be scored (one line), else ``None``.
     """
 
@@ -128,6 +130,7 @@ class AsaScore:
     words: list[dict[str, Any]] = field(default_factory=list)
     transcript: str | None = None
     flags: list[str] = field(default_factory=list)
+    evidence: dict[str, float | None] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -403,6 +406,7 @@ class AsaScorer:
                 if "relevance" in found:
                     evidence = evidence_dict(found["relevance"]["relevance_features"])
                     score.flags = flags_for(evidence, self.thresholds)
+                    score.evidence = {k: (v if math.isfinite(v) else None) for k, v in evidence.items()}
             scores.append(score)
         if rows:
             batch = self.collator(rows)

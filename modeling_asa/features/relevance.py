@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..text import normalize_text, spell_numbers
 from .stage import Answer, Column, FeatureStage
 
 logger = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ class RelevanceStage(FeatureStage):
 
     name = "relevance"
     model_options = ()  # the context encoder is the question stage's option; a user overrides it there
-    version = 1
+    version = 2  # 2: the question's words normalised as the recognised words are
 
     def __init__(
         self,
@@ -260,7 +261,7 @@ class RelevanceStage(FeatureStage):
         out = []
         for answer, h, text, question in zip(answers, heard, texts, questions):
             words = [str(w) for w in h["words"]]
-            question_words = question.replace("?", " ").replace(".", " ").replace(",", " ").split()
+            question_words = normalize_text(spell_numbers(question)).split()  # as the recognised words are
             similarity = _cosine(vectors[text], vectors[question]) if text.strip() and question.strip() else 0.0
             refs = self.references.get(str(answer.question_id), ())
             reference = (

@@ -86,10 +86,10 @@ def probe(model: str, corpus: Path, question_id: str | None = None, seed: int = 
                 wave = wave[: int(0.3 * 16000)]
             path = Path(tmp) / f"{name.split()[0]}.wav"
             sf.write(path, np.concatenate([np.zeros(4000, np.float32), wave, np.zeros(4000, np.float32)]), 16000)
-            score = scorer.score(str(path), question=asked or " ")[0]
+            score = scorer.score(str(path), question=asked or " ")
             rows[name] = {"text": text, "question": asked, "heard": score.transcript, "flags": score.flags,
                           "error": score.error, "predicted": score.predicted,
-                          "expected_score": score.expected_score}  # fmt: skip
+                          "expected_score": score.expected_score, "evidence": score.evidence}  # fmt: skip
     reference = rows["good answer"]
     for name, row in rows.items():
         if name == "good answer":
