@@ -44,6 +44,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -58,7 +59,7 @@ UNKNOWN_SET = "D"
 """The question set held out as the unknown-content test."""
 _MANIFEST = "gept_corpus.json"
 _GENERATED = ("audio", "metadata.csv", "questions.jsonl", "README.md", _MANIFEST)
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: questions.jsonl gives each question's key points and a reference answer
 
 # Each question: (id suffix, text, idea units). An idea unit is "subject|verb|wrong verb|object|place|reason":
 # the plain clause is "subject verb object"; place and reason are added by stronger language use; the wrong verb
@@ -282,14 +283,18 @@ _VARIANTS_F = ("f1", "f2", "f3", "f4", "f5")
 _ARTICLES = re.compile(r"\b(a|an|the|some)\s+", re.IGNORECASE)
 
 
-def questions() -> list[dict[str, str]]:
-    """The test's 20 questions: ``question_id`` (``A_P``, ``A_1``, ...), ``set``, ``task``, ``text``."""
+def questions() -> list[dict[str, Any]]:
+    """The test's 20 questions: ``question_id`` (``A_P``, ``A_1``, ...), ``set``, ``task``, ``text``, and what a good
+    answer says (the corpus contract's optional fields): ``key_points`` (one plain clause per idea unit) and
+    ``reference_answers`` (all of them in one answer)."""
     rows = []
     for set_id, spec in QUESTION_SETS.items():
-        for suffix, text, _units in spec["questions"]:
+        for suffix, text, units in spec["questions"]:
             task = "picture description" if suffix == "P" else "related question"
+            points = [" ".join(p for i, p in enumerate(u.split("|")) if i != 2) + "." for u in units]
             rows.append({"question_id": f"{set_id}_{suffix}", "set": set_id, "task": task, "text": text,
-                         "picture": spec["picture"]})  # fmt: skip
+                         "picture": spec["picture"], "key_points": points,
+                         "reference_answers": [" ".join(p[0].upper() + p[1:] for p in points)]})  # fmt: skip
     return rows
 
 

@@ -13,8 +13,8 @@ plain words (:data:`FLAG_REASONS`):
 ``off_topic``            the answer's sentence embedding is less similar to the question (or to its reference
                          answers) than ``min_similarity``, and says none of the question's content words
 ``question_read_back``   at least ``max_question_overlap`` of the answer's word trigrams are the question's
-``not_english``          a multilingual recogniser's English probability is below ``min_english_prob`` and
-                         its words are not confidently recognised (mean confidence below ``min_confidence``)
+``not_english``          a multilingual recogniser's English probability is below ``min_english_prob`` (fitted
+                         on the train speakers, so their accent is not the signal)
 ``low_asr_confidence``   the recogniser's mean word confidence is below ``min_confidence``
 =======================  ==================================================================================
 
@@ -73,7 +73,7 @@ class Thresholds:
             ``question_read_back``.
         min_similarity (`float`, *optional*): A lower question (or reference) similarity, with no question content
             word said, is ``off_topic``; fitted.
-        min_english_prob (`float`, *optional*): Below it (and below ``min_confidence``) is ``not_english``; fitted.
+        min_english_prob (`float`, *optional*): Below it is ``not_english``; fitted.
         min_confidence (`float`, *optional*): A lower mean word confidence is ``low_asr_confidence``; fitted.
         fitted_on (`str`, *optional*): What the fitted values come from.
     """
@@ -162,13 +162,10 @@ def flags_for(evidence: dict[str, float], thresholds: Thresholds) -> list[str]:
     low_confidence = t.min_confidence is not None and math.isfinite(confidence) and confidence < t.min_confidence
     if words > 0 and low_confidence:
         found.add("low_asr_confidence")
-    if (
-        words > 0
-        and t.min_english_prob is not None
-        and math.isfinite(english)
-        and english < t.min_english_prob
-        and low_confidence
-    ):
+    if words > 0 and t.min_english_prob is not None and math.isfinite(english) and english < t.min_english_prob:
+        # fitted on the speakers' own population, so an accent alone stays above it; Whisper translates what it
+        # does not hear as English (a Spanish answer came out as fluent English, confidence 0.6): its language
+        # probability is the evidence, not the words
         found.add("not_english")
     return [f for f in FLAGS if f in found]
 

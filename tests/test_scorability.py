@@ -67,7 +67,8 @@ def test_speech_seconds_ignores_leading_and_trailing_silence():
         ({"question_similarity": 0.05, "reference_similarity": 0.7, "question_coverage": 0.0}, []),
         ({"mean_confidence": 0.3}, ["low_asr_confidence"]),
         ({"mean_confidence": 0.3, "english_prob": 0.05}, ["not_english", "low_asr_confidence"]),
-        ({"english_prob": 0.05}, []),  # an accented but confidently recognised answer is English enough
+        ({"english_prob": 0.05}, ["not_english"]),  # Whisper translates: its language probability is the evidence
+        ({"english_prob": 0.35}, []),  # above the fitted floor (an accent)
     ],
 )
 def test_each_flag(change, expected):
