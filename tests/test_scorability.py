@@ -106,11 +106,12 @@ def test_fit_save_load_and_override(tmp_path):
 
 def test_relevance_stage_compares_the_words_with_the_question_and_references(tmp_path):
     bert = str(build_tiny_bert(tmp_path / "bert"))
-    stage = RelevanceStage(bert, references={"q1": ["the students are reading"]}, device="cpu")
-    assert stage.needs == ("recognition",) and stage.settings()["references"]
     question = "what are the students doing"
+    stage = RelevanceStage(bert, references={question: ["the students are reading"]}, device="cpu")
+    assert stage.needs == ("recognition",) and stage.settings()["references"]
+    assert stage.recipe()["reference_answers"] == {question: ["the students are reading"]}  # the scorer gets them
     wave = (0.3 * np.sin(np.arange(16000 * 2) / 5.0)).astype(np.float32)
-    answers = [Answer("read-back", wave, "q1", question), Answer("other", wave, "q2", question)]
+    answers = [Answer("read-back", wave, "q1", question), Answer("other", wave, "q2", "another question")]
 
     def heard(text):
         words = text.upper().split()
@@ -124,7 +125,7 @@ def test_relevance_stage_compares_the_words_with_the_question_and_references(tmp
     assert a["question_overlap"] == 1.0 and a["question_coverage"] == 1.0
     assert a["question_similarity"] == pytest.approx(1.0, abs=1e-3)  # the same text
     assert -1.0 <= b["question_similarity"] <= 1.0 and b["question_overlap"] == 0.0
-    assert -1.0 <= a["reference_similarity"] <= 1.0 and math.isnan(b["reference_similarity"])  # q2 has none
+    assert -1.0 <= a["reference_similarity"] <= 1.0 and math.isnan(b["reference_similarity"])  # none for the other
     assert (
         a["num_words"] == 5 and a["mean_confidence"] == pytest.approx(0.8) and a["english_prob"] == pytest.approx(0.7)
     )

@@ -78,7 +78,7 @@ def build_stages(
     ``question`` runs with ``content`` (both need ``acoustic_encoder`` and ``context_encoder``); ``recognition``
     (``recognizer``, with ``recognizer_options``: ``backend``, ``window``, ``beam_size``, ``language``) gives the
     delivery stage its words, and ``relevance`` (with ``context_encoder``; ``references``: question id -> reference
-    answers and key points) compares them with the question; ``lm`` and ``language_use`` read the delivery stage's words, so they need ``ctc_model``.
+    answers and key points by question text) compares them with the question; ``lm`` and ``language_use`` read the delivery stage's words, so they need ``ctc_model``.
     Nothing is loaded here.
 
     Raises:
@@ -172,6 +172,7 @@ def stages_from_recipe(
         asr_model=models["asr_model"],
         recognizer=models["recognizer"],
         recognizer_options=recognition,
+        references=recorded.get("relevance", {}).get("reference_answers"),
         lm=models["lm"],
         lm_case=recorded.get("lm", {}).get("case", "upper"),
         spacy_model=models["spacy_model"],

@@ -201,8 +201,10 @@ class RelevanceStage(FeatureStage):
 
     Args:
         context_encoder (`str`): The Sentence-BERT model of the question stage.
-        references (`dict`, *optional*): ``question_id -> reference answers and key points`` from ``questions.jsonl``
-            (their digest is part of the settings, so editing them recomputes the stage).
+        references (`dict`, *optional*): ``question text -> reference answers and key points`` from
+            ``questions.jsonl`` (their digest is part of the settings, so editing them recomputes the stage). The
+            feature recipe keeps them, so the scorer compares an answer to a question it was trained on with the same
+            references (matched by the question's text); other questions have none.
     """
 
     name = "relevance"
@@ -228,6 +230,9 @@ class RelevanceStage(FeatureStage):
     def settings(self) -> dict[str, Any]:
         digest = hashlib.sha1(json.dumps(self.references, sort_keys=True).encode()).hexdigest()[:12]
         return {"context_encoder": self.context_encoder, "references": digest if self.references else None}
+
+    def recipe(self) -> dict[str, Any]:
+        return {**self.settings(), "reference_answers": self.references}
 
     def cache_key(self, needed_keys=()) -> dict[str, Any]:
         from .stage import model_identity
@@ -256,14 +261,14 @@ class RelevanceStage(FeatureStage):
         texts = [str(h["text"]) if str(h["text"]).strip() else " ".join(map(str, h["words"])) for h in heard]
         questions = [a.question if isinstance(a.question, str) else "" for a in answers]
         unique = sorted({t for t in texts + questions if t.strip()})
-        references = sorted({r for a in answers for r in self.references.get(str(a.question_id), ())})
+        references = sorted({r for a in answers for r in self.references.get(str(a.question), ())})
         vectors = dict(zip(unique + references, self.embed(unique + references)))
         out = []
         for answer, h, text, question in zip(answers, heard, texts, questions):
             words = [str(w) for w in h["words"]]
             question_words = normalize_text(spell_numbers(question)).split()  # as the recognised words are
             similarity = _cosine(vectors[text], vectors[question]) if text.strip() and question.strip() else 0.0
-            refs = self.references.get(str(answer.question_id), ())
+            refs = self.references.get(str(answer.question), ())
             reference = (
                 max((_cosine(vectors[text], vectors[r]) for r in refs), default=math.nan) if text.strip() else 0.0
             )

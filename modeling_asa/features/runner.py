@@ -132,7 +132,7 @@ class PrepareSettings:
         self, device: str | None = None, references: dict[str, list[str]] | None = None
     ) -> dict[str, FeatureStage]:
         """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words;
-        ``relevance`` with the recogniser and the context encoder, ``references`` by question id)."""
+        ``relevance`` with the recogniser and the context encoder, ``references`` by question text)."""
         content = "content" in self.stages
         words = "delivery" in self.stages or "language_use" in self.stages
         return build_stages(
@@ -505,7 +505,8 @@ class FeaturePipeline:
         corpus, rows, responses = self._load()
         report.num_responses = len(responses)
         assignment = self._split(rows)
-        self.stages = self.settings.build_stages(device=self.device, references=corpus.references)
+        by_text = {corpus.questions[q]: refs for q, refs in corpus.references.items() if q in corpus.questions}
+        self.stages = self.settings.build_stages(device=self.device, references=by_text)
         # every model is resolved before any work starts (one line each), not a minute of Hub retries later
         unresolved = model_option_problems(stage_models(self.stages))
         if unresolved:
