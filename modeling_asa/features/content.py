@@ -345,6 +345,8 @@ class QuestionEncoder:
         self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, model_name_or_path, "Sentence-BERT tokenizer")
         self.model = load_pretrained(AutoModel.from_pretrained, model_name_or_path, "Sentence-BERT model")
         self.model.to(self.device).eval()
+        # a longer text is truncated to what the model's position embeddings hold
+        self.max_length = min(max_length, int(getattr(self.model.config, "max_position_embeddings", max_length)))
         logger.info("loaded Sentence-BERT %s (hidden=%d) on %s", self._name, self.hidden_size, self.device)
 
     @property

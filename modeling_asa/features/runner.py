@@ -464,7 +464,12 @@ class FeaturePipeline:
             answers, problems = self._answers(stage, batch, questions)
             answers, inputs, needs_problems = self._inputs(stage, answers, fingerprints)
             problems.update(needs_problems)
-            results = stage.compute(answers, inputs) if answers else []
+            try:
+                results = stage.compute(answers, inputs) if answers else []
+            except Exception as err:  # a stage that fails on a batch fails those answers, not the run
+                if self.settings.strict:
+                    raise
+                results = [one_line(err)] * len(answers)
             for answer, result in zip(answers, results, strict=True):
                 if isinstance(result, str):
                     problems[answer.response_id] = result
