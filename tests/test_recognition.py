@@ -244,3 +244,27 @@ def test_offline_whisper_base_hears_held_out_speakers():
     )
     references = [normalize_text(questions[c["question_id"]]) for c in clips]
     assert word_error_rate(references, [" ".join(r.words) for r in heard]) < 0.45
+
+
+def test_a_stage_that_fails_on_a_batch_fails_those_answers_not_the_run(make_corpus, tmp_path, monkeypatch):
+    from modeling_asa.features.relevance import RelevanceStage
+    from modeling_asa.features.runner import FeaturePipeline, PipelineError, PrepareSettings
+
+    def broken(self, answers, inputs):
+        raise RuntimeError("the size of tensor a (66) must match the size of tensor b (64)")
+
+    monkeypatch.setattr(RelevanceStage, "compute", broken)
+    corpus = make_corpus()
+    for i, path in enumerate(sorted((corpus / "audio").glob("*.wav"))):
+        sf.write(path, _waves((2.0 + 0.1 * i,))[0], 16000)
+    settings = PrepareSettings(
+        acoustic_encoder=str(build_tiny_whisper(tmp_path / "whisper")),
+        context_encoder=str(build_tiny_bert(tmp_path / "bert")), ctc_model=build_tiny_ctc(tmp_path / "ctc"),
+        recognizer=str(build_tiny_whisper_asr(tmp_path / "asr", ct2=True, say="Ġt")), stages=("content", "delivery"),
+        device="cpu",
+    )  # fmt: skip
+    with pytest.raises(PipelineError, match="no usable response left"):  # every answer lost its relevance evidence
+        FeaturePipeline(corpus, tmp_path / "features", settings).run()
+    with open(tmp_path / "features" / "problems.csv", newline="") as handle:
+        problems = [p for p in csv.DictReader(handle) if p["stage"] == "relevance"]
+    assert problems and all("RuntimeError: the size of tensor a (66)" in p["reason"] for p in problems)
