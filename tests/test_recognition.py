@@ -197,12 +197,12 @@ def stage_fields():
     return CORE_FIELDS
 
 
-def test_pipeline_records_the_recogniser_and_lists_unheard_answers(make_corpus, tmp_path):
-    from modeling_asa.features.runner import FeaturePipeline, PrepareSettings
-    from modeling_asa.features.store import load_features
+def _recognised_corpus(make_corpus, tmp_path):
+    """A corpus of 2 s answers (room for the words) and settings with the tiny Whisper recogniser."""
+    from modeling_asa.features.runner import PrepareSettings
 
     corpus = make_corpus()
-    for i, path in enumerate(sorted((corpus / "audio").glob("*.wav"))):  # 2 s answers: room for the words
+    for i, path in enumerate(sorted((corpus / "audio").glob("*.wav"))):
         sf.write(path, _waves((2.0 + 0.1 * i,))[0], 16000)
     settings = PrepareSettings(
         acoustic_encoder=str(build_tiny_whisper(tmp_path / "whisper")),
@@ -210,6 +210,14 @@ def test_pipeline_records_the_recogniser_and_lists_unheard_answers(make_corpus, 
         recognizer=str(build_tiny_whisper_asr(tmp_path / "asr", ct2=True, say="Ġt")), stages=("content", "delivery"),
         device="cpu",
     )  # fmt: skip
+    return corpus, settings
+
+
+def test_pipeline_records_the_recogniser_and_lists_unheard_answers(make_corpus, tmp_path):
+    from modeling_asa.features.runner import FeaturePipeline
+    from modeling_asa.features.store import load_features
+
+    corpus, settings = _recognised_corpus(make_corpus, tmp_path)
     report = FeaturePipeline(corpus, tmp_path / "features", settings).run()
     recipe = json.loads((tmp_path / "features" / "features_metadata.json").read_text())["recipe"]
     assert recipe["stages"]["recognition"]["backend"] == "auto" and recipe["stages"]["delivery"]["recognized"]
@@ -248,21 +256,13 @@ def test_offline_whisper_base_hears_held_out_speakers():
 
 def test_a_stage_that_fails_on_a_batch_fails_those_answers_not_the_run(make_corpus, tmp_path, monkeypatch):
     from modeling_asa.features.relevance import RelevanceStage
-    from modeling_asa.features.runner import FeaturePipeline, PipelineError, PrepareSettings
+    from modeling_asa.features.runner import FeaturePipeline, PipelineError
 
     def broken(self, answers, inputs):
         raise RuntimeError("the size of tensor a (66) must match the size of tensor b (64)")
 
     monkeypatch.setattr(RelevanceStage, "compute", broken)
-    corpus = make_corpus()
-    for i, path in enumerate(sorted((corpus / "audio").glob("*.wav"))):
-        sf.write(path, _waves((2.0 + 0.1 * i,))[0], 16000)
-    settings = PrepareSettings(
-        acoustic_encoder=str(build_tiny_whisper(tmp_path / "whisper")),
-        context_encoder=str(build_tiny_bert(tmp_path / "bert")), ctc_model=build_tiny_ctc(tmp_path / "ctc"),
-        recognizer=str(build_tiny_whisper_asr(tmp_path / "asr", ct2=True, say="Ġt")), stages=("content", "delivery"),
-        device="cpu",
-    )  # fmt: skip
+    corpus, settings = _recognised_corpus(make_corpus, tmp_path)
     with pytest.raises(PipelineError, match="no usable response left"):  # every answer lost its relevance evidence
         FeaturePipeline(corpus, tmp_path / "features", settings).run()
     with open(tmp_path / "features" / "problems.csv", newline="") as handle:

@@ -30,8 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -40,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..text import normalize_text, spell_numbers
-from .stage import Answer, Column, FeatureStage
+from .stage import Answer, Column, FeatureStage, stable_hash
 
 logger = logging.getLogger(__name__)
 
@@ -228,8 +226,8 @@ class RelevanceStage(FeatureStage):
         return ("recognition",)
 
     def settings(self) -> dict[str, Any]:
-        digest = hashlib.sha1(json.dumps(self.references, sort_keys=True).encode()).hexdigest()[:12]
-        return {"context_encoder": self.context_encoder, "references": digest if self.references else None}
+        digest = stable_hash(self.references) if self.references else None
+        return {"context_encoder": self.context_encoder, "references": digest}
 
     def recipe(self) -> dict[str, Any]:
         return {**self.settings(), "reference_answers": self.references}
