@@ -14,7 +14,7 @@ Examples::
     # all arguments from a JSON file
     python train_asa.py args.json
 
-The script trains with `AsaTrainer` (main loss + gamma * regulariser, RAdam), chooses the checkpoint on the dev
+The script trains with `AsaTrainer` (RAdam; the model's loss is main + gamma * regulariser), picks the checkpoint on dev
 split, evaluates every test split, and writes the model (with its remote code), metrics and a model card.
 """
 

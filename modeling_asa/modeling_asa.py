@@ -52,8 +52,9 @@ class AsaOrdinalClassifierOutput(ModelOutput):
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
-            The main loss (cross-entropy or LMCL). The regulariser is *not* included: [`AsaTrainer`] adds
-            ``ranksim_gamma * regularizer_loss``.
+            The whole training objective: ``main_loss + config.ranksim_gamma * regularizer_loss`` (the main loss
+            alone when ``config.regularizer == "none"``). Any training loop that calls ``loss.backward()`` trains with
+            the paper's regulariser; [`AsaTrainer`] only changes how it is spread over gradient-accumulation steps.
         logits (`torch.FloatTensor` of shape `(batch, num_labels)`):
             Class scores (for LMCL, ``s * cos(z, w_j)`` without margin).
         z (`torch.FloatTensor` of shape `(batch, head_hidden_size)`):
@@ -61,7 +62,8 @@ class AsaOrdinalClassifierOutput(ModelOutput):
         fused_embedding (`torch.FloatTensor` of shape `(batch, num_branches * hidden_size)`):
             Concatenated branch CLS vectors.
         main_loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
-            Same value as `loss`, kept as a named component.
+            The main loss (cross-entropy, LMCL or CORN) alone, with its graph (a batch mean, or a sum over
+            ``num_items_in_batch``).
         regularizer_loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given and
             `config.regularizer != "none"`):
             W-RankSim of the output-layer weight, or batch-wise RankSim of `z`, unweighted.
@@ -425,8 +427,9 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
     ``config.loss == "corn"`` the layer has |C|-1 threshold outputs and the logits are the class log-probabilities
     they imply (CORN, the ordinal baseline).
 
-    The main loss is computed only when ``labels`` is given. The regulariser is returned as a separate component and
-    added by [`AsaTrainer`] (``loss + ranksim_gamma * regularizer_loss``).
+    With ``labels`` the output's ``loss`` is the whole objective, ``main_loss + ranksim_gamma * regularizer_loss``,
+    and both parts are returned as well: a plain `transformers.Trainer` or a hand-written loop trains with the
+    regulariser. [`AsaTrainer`] adds only what gradient accumulation needs (W-RankSim once per optimiser step).
 
     Args:
         config ([`AsaHybridConfig`]): the model configuration.
@@ -573,7 +576,7 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         else:
             logits = self.classifier(z)
 
-        loss = regularizer_loss = None
+        loss = main_loss = regularizer_loss = None
         if labels is not None:
             labels = labels.to(logits.device).long().reshape(-1)
             if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_labels):
@@ -587,14 +590,17 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
                     loss = loss * labels.numel() / num_items_in_batch
             else:
                 loss = self._main_loss(z, logits, labels, num_items_in_batch)
+            main_loss = loss
             regularizer_loss = self.regularizer(z, labels)
+            if regularizer_loss is not None:  # the whole objective: any loop that backpropagates `loss` is the paper's
+                loss = main_loss + self.config.ranksim_gamma * regularizer_loss
 
         output = AsaOrdinalClassifierOutput(
             loss=loss,
             logits=logits,
             z=z,
             fused_embedding=fused,
-            main_loss=loss.detach() if loss is not None else None,
+            main_loss=main_loss,
             regularizer_loss=regularizer_loss,
         )
         return output if return_dict else output.to_tuple()

@@ -34,19 +34,22 @@ class AsaTrainingArguments(TrainingArguments):
 
 
 class AsaTrainer(Trainer):
-    """Trainer for [`AsaHybridForOrdinalClassification`] that adds the rank regulariser to the main loss.
+    """Trainer for [`AsaHybridForOrdinalClassification`]: the model's ``loss`` under gradient accumulation.
 
-    ``loss = main_loss + ranksim_gamma * regularizer`` where the regulariser is W-RankSim on the output layer's class
-    weights or batch-wise RankSim on the batch's features ``z`` (``model.config.regularizer``). The main loss and the
-    regulariser are logged as separate series (``loss_main``, ``loss_regularizer``) next to ``loss``.
+    The model's ``loss`` is already the whole objective, ``main_loss + ranksim_gamma * regularizer``, where the
+    regulariser is W-RankSim on the output layer's class weights or batch-wise RankSim on the batch's features ``z``
+    (``model.config.regularizer``); without gradient accumulation this trainer returns it as it is, so a plain
+    `transformers.Trainer` trains the same model. The main loss and the regulariser are logged as separate series
+    (``loss_main``, ``loss_regularizer``) next to ``loss``.
 
-    Gradient accumulation: the model takes ``num_items_in_batch``, so its main loss is a sum over the micro-batch
-    divided by the number of labelled items in the whole accumulated batch, exact whatever the micro-batch sizes.
-    W-RankSim depends on the weights only, and the blackbox rank gradient (Eq. 7) is not linear in its upstream
-    gradient, so it is added once per optimiser step (on the micro-batch that syncs gradients) with weight gamma:
-    the update is then the same as without accumulation. RankSim ranks the samples of a batch, so under
-    accumulation it is computed per micro-batch and weighted by the micro-batch's share of the items (a smaller
-    batch has fewer distinct labels: this changes the regulariser itself, as it would without accumulation).
+    What gradient accumulation needs: the model takes ``num_items_in_batch``, so its main loss is a sum over the
+    micro-batch divided by the number of labelled items in the whole accumulated batch, exact whatever the
+    micro-batch sizes. W-RankSim depends on the weights only, and the blackbox rank gradient (Eq. 7) is not linear in
+    its upstream gradient, so this trainer adds it once per optimiser step (on the micro-batch that syncs gradients)
+    with weight gamma: the update is then the same as without accumulation (a plain Trainer would add it on every
+    micro-batch). RankSim ranks the samples of a batch, so under accumulation it is computed per micro-batch and
+    weighted by the micro-batch's share of the items (a smaller batch has fewer distinct labels: this changes the
+    regulariser itself, as it would without accumulation).
 
     With [`AsaTrainingArguments`] (``use_radam=True``, the default) the optimiser is `torch.optim.RAdam` with the
     paper's learning rate 2e-4 and weight decay 1e-5.
@@ -121,7 +124,7 @@ class AsaTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
-        """Main loss + gamma * regulariser, normalised for gradient accumulation (see the class docstring).
+        """The model's loss; under gradient accumulation its parts, spread over the steps (see the class docstring).
 
         Args:
             model (`nn.Module`): the (possibly wrapped) model.
@@ -136,34 +139,31 @@ class AsaTrainer(Trainer):
             raise ValueError(f"AsaTrainer needs `labels` in the batch; got keys {sorted(inputs)}")
         batch_size = inputs["labels"].shape[0]
         outputs = model(**inputs, num_items_in_batch=num_items_in_batch)
-        main = outputs.loss
-        regularizer = outputs.regularizer_loss
+        main, regularizer = outputs.main_loss, outputs.regularizer_loss
         gamma = self._regularizer_weight(model)
         # Under data parallelism num_items_in_batch counts every process and DDP averages gradients: scale back up,
         # as Trainer.compute_loss does.
         world = self.accelerator.num_processes if self.args.average_tokens_across_devices else 1
         accumulating = model.training and num_items_in_batch is not None
-        if accumulating:
-            main = main * world
-        loss = main
-        added_regularizer = False
-        if regularizer is not None:
-            if not accumulating:
-                loss = loss + gamma * regularizer
-                added_regularizer = True
+        added_regularizer = regularizer is not None
+        if not accumulating:
+            loss = outputs.loss  # the model's whole objective
+        else:
+            loss = main * world
+            if regularizer is None:
+                pass
             elif self._config(model).regularizer == "w_ranksim":
                 # W-RankSim depends on the weights only, and its blackbox gradient is not linear in the upstream
                 # gradient: add it once per optimiser step, on the micro-batch that syncs the gradients.
-                if self.accelerator.sync_gradients:
+                added_regularizer = bool(self.accelerator.sync_gradients)
+                if added_regularizer:
                     loss = loss + gamma * regularizer
-                    added_regularizer = True
             else:
                 # RankSim ranks the micro-batch itself: weight each micro-batch by its share of the items.
                 loss = loss + gamma * regularizer * (batch_size / num_items_in_batch) * world
-                added_regularizer = True
         if model.training:
             # Log per-batch values (main loss as a batch mean), independent of the accumulation scaling.
-            main_mean = outputs.loss.detach()
+            main_mean = main.detach()
             if num_items_in_batch is not None:
                 main_mean = main_mean * (float(num_items_in_batch) / max(batch_size, 1))
             self._accumulate("loss_main", main_mean)

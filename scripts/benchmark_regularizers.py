@@ -91,10 +91,7 @@ def time_steps(model, optimizer, batches: list[dict], warmup: int) -> list[float
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         outputs = model(**batch)
-        loss = outputs.loss
-        if outputs.regularizer_loss is not None:
-            loss = loss + model.config.ranksim_gamma * outputs.regularizer_loss
-        loss.backward()
+        outputs.loss.backward()  # the whole objective, regulariser included
         optimizer.step()
         if i >= warmup:
             times.append(time.perf_counter() - start)

@@ -38,7 +38,7 @@ MODELS = {"content,delivery,language_use": "hybrid", "content,delivery": "withou
 OBJECTIVES = {("ce", "none"): "CE", ("ce", "w_ranksim"): "CE + W-RankSim", ("lmcl", "none"): "LMCL",
               ("lmcl", "w_ranksim"): "LMCL + W-RankSim", ("ce", "ranksim"): "CE + RankSim",
               ("lmcl", "ranksim"): "LMCL + RankSim", ("corn", "none"): "CORN"}  # fmt: skip
-METRICS = {"accuracy": "acc", "macro_f1": "macro-F1", "qwk": "QWK"}
+METRICS = {"accuracy": "acc", "macro_f1": "macro-F1", "qwk": "QWK", "pcc": "PCC"}
 
 
 def collect(runs_dir: Path) -> dict[tuple[str, str, str], dict[int, dict]]:
@@ -66,7 +66,11 @@ def collect_baselines(runs_dir: Path) -> dict[str, dict[int, dict]]:
         record = json.loads(args_file.read_text())
         if record["setting"].get("branch_encoder") != "pooled" or not results_file.is_file():
             continue
-        label = "baseline " + ("content" if record["setting"]["branches"] == "content" else "all branches")
+        setting = record["setting"]
+        label = "baseline " + ("content" if setting["branches"] == "content" else "all branches")
+        objective = (setting.get("loss", "ce"), setting.get("regularizer", "none"))
+        if objective != ("ce", "none"):  # the issue-36 grid gives the baselines every objective
+            label += ", " + OBJECTIVES.get(objective, " + ".join(objective))
         rows.setdefault(label, {})[int(record["seed"])] = json.loads(results_file.read_text())
     return rows
 
@@ -175,12 +179,17 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--baselines", default=None, help="folder of the baselines grid's run folders")
     parser.add_argument("--splits", default="dev,test_known,test_unknown")
     parser.add_argument("--paired_metrics", default="macro_f1,qwk", help="metrics of the difference tables")
+    parser.add_argument(
+        "--metrics", default="accuracy,macro_f1,qwk",
+        help="metrics of the first table (add pcc for runs that report it, e.g. the speechocean762 total grid)",
+    )
     parser.add_argument("--output", default=None, help="also write the tables to this Markdown file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
     splits = [s for s in args.splits.split(",") if s]
     metrics = [m for m in args.paired_metrics.split(",") if m]
-    unknown = [m for m in metrics if m not in METRICS]
+    table_metrics = [m for m in args.metrics.split(",") if m]
+    unknown = [m for m in metrics + table_metrics if m not in METRICS]
     if unknown:
         parser.error(f"--paired_metrics: unknown {unknown}; valid: {', '.join(METRICS)}")
     cells = collect(Path(args.runs))
@@ -191,7 +200,7 @@ def main(argv: list[str] | None = None) -> str:
         rows.update(collect_baselines(Path(args.baselines)))
     text = (
         "Mean ± sample std [95% half-width] over seeds:\n\n"
-        + settings_table({label: list(runs.values()) for label, runs in rows.items()}, splits, list(METRICS))
+        + settings_table({label: list(runs.values()) for label, runs in rows.items()}, splits, table_metrics)
         + "\nWith minus without the regulariser, paired by seed (mean [95% interval]):\n\n"
         + paired_table(cells, splits, metrics)
         + "\nLMCL + W-RankSim minus each other objective, paired by seed (mean [95% interval]):\n\n"

@@ -256,7 +256,7 @@ def test_one_training_step_changes_weights(tester):
     model = AsaHybridForOrdinalClassification(config).train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     out = model(**tester.get_inputs(config), labels=torch.tensor([0, 1, 4]))
-    (out.loss + config.ranksim_gamma * out.regularizer_loss).backward()
+    out.loss.backward()  # the whole objective: the regulariser is in it
     torch.optim.RAdam(model.parameters(), lr=1e-2).step()
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     assert "classifier.weight" in changed and any(k.startswith("asa.content_encoder") for k in changed)
@@ -268,6 +268,10 @@ def test_regularizer_component(tester, regularizer):
     model = AsaHybridForOrdinalClassification(config)
     out = model(**tester.get_inputs(config), labels=torch.tensor([0, 1, 4]))
     assert (out.regularizer_loss is None) == (regularizer == "none")
+    # `loss` is the whole objective: the main loss plus gamma times the regulariser
+    expected = out.main_loss + (0 if out.regularizer_loss is None else config.ranksim_gamma * out.regularizer_loss)
+    assert torch.allclose(out.loss, expected)
+    assert out.main_loss.requires_grad
     no_labels = model(**tester.get_inputs(config))
     assert no_labels.loss is None and no_labels.regularizer_loss is None
 

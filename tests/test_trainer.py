@@ -91,8 +91,31 @@ def test_compute_loss_adds_exactly_gamma_times_regularizer(tmp_path, synthetic, 
         assert outputs.regularizer_loss is None
         assert torch.allclose(loss, reference.loss)
     else:
-        assert torch.allclose(loss, reference.loss + 1.5 * reference.regularizer_loss, atol=1e-6)
+        assert torch.allclose(loss, reference.main_loss + 1.5 * reference.regularizer_loss, atol=1e-6)
+        assert torch.allclose(loss, reference.loss, atol=1e-6)  # the model's loss is the whole objective
         assert outputs.regularizer_loss.item() > 0
+
+
+@pytest.mark.parametrize("regularizer", ["w_ranksim", "ranksim"])
+def test_plain_trainer_trains_the_same_model(tmp_path, synthetic, regularizer):
+    """The model's `loss` is the whole objective: without gradient accumulation a plain `transformers.Trainer`
+    gives the same losses and the same weights as AsaTrainer (same optimiser, seed and batches)."""
+    from transformers import Trainer
+
+    data, questions = synthetic
+    subset = data["train"].select(range(24))
+    runs = {}
+    for name, trainer_class in (("plain", Trainer), ("asa", AsaTrainer)):
+        torch.manual_seed(0)
+        model = AsaHybridForOrdinalClassification(tiny_config(regularizer=regularizer))
+        args = training_args(tmp_path / name, max_steps=3, use_radam=False, learning_rate=1e-2)
+        trainer = trainer_class(model=model, args=args, train_dataset=subset, data_collator=AsaDataCollator(questions))
+        trainer.train()
+        runs[name] = (model, [entry["loss"] for entry in trainer.state.log_history if "loss" in entry])
+    (plain, plain_losses), (asa, asa_losses) = runs["plain"], runs["asa"]
+    assert len(plain_losses) == 3 and plain_losses == pytest.approx(asa_losses, rel=1e-5)
+    for (name, a), (_, b) in zip(plain.named_parameters(), asa.named_parameters()):
+        assert torch.allclose(a, b, atol=1e-6), name
 
 
 def test_trainer_requires_labels(tmp_path, synthetic):
