@@ -1,8 +1,10 @@
-"""Audio I/O for modeling_asa: decode any file soundfile reads into 16 kHz mono float32.
+"""Audio I/O for modeling_asa: decode any answer recording into 16 kHz mono float32.
 
 Every feature stage (Whisper content states, CTC alignment, prosody) reads audio through
 :func:`load_audio`, so training, ``asa-prepare`` and ``AsaScorer`` see exactly the same samples.
-Decoding uses ``soundfile`` (libsndfile: WAV, FLAC, OGG/Vorbis, MP3, AIFF, ...); stereo is averaged
+Decoding uses ``soundfile`` (libsndfile: WAV, FLAC, OGG/Vorbis, MP3, AIFF, ...) and, for what browsers and
+phones record (WebM/Opus, M4A/AAC, MP4 audio, ...), PyAV (FFmpeg's decoders in the wheel: no system ffmpeg
+needed); stereo is averaged
 to mono and other sample rates are resampled with :func:`scipy.signal.resample_poly` using
 gcd-reduced up/down factors (e.g. 44.1 kHz -> 16 kHz is up 160, down 441).
 
@@ -45,6 +47,9 @@ LONG_ANSWER_S = 30.0
 """Answers longer than this are accepted (the encoders cut them into 30 s windows) and counted as long."""
 
 _READ_ERRORS = (sf.SoundFileError, RuntimeError, OSError, ValueError, TypeError, EOFError)
+
+CONTAINER_FORMATS = (".webm", ".weba", ".m4a", ".mp4", ".aac", ".opus", ".mka", ".mkv", ".3gp", ".wma", ".amr")
+"""Extensions decoded through PyAV (besides every format soundfile reads)."""
 
 
 class AudioError(ValueError):
@@ -127,6 +132,93 @@ def to_mono_16k(
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
+class _AvInfo:
+    """The header fields of :func:`audio_info` for a file PyAV reads (soundfile's ``info`` shape)."""
+
+    def __init__(self, samplerate: int, channels: int, frames: int, format: str, subtype: str):
+        self.samplerate, self.channels, self.frames = samplerate, channels, frames
+        self.duration = frames / samplerate if samplerate > 0 else 0.0
+        self.format, self.subtype = format, subtype
+
+
+def _av_stream(container: Any, name: str) -> Any:
+    stream = next((s for s in container.streams if s.type == "audio"), None)
+    if stream is None:
+        raise AudioError(f"{name}: no audio stream in the file")
+    return stream
+
+
+def _av_read(source: str | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream of ``source`` with PyAV: ``(samples (frames, 1) float32, sample rate)``.
+
+    Channels are mixed to mono by FFmpeg's resampler at the stream's own rate (our resampling follows).
+    """
+    try:
+        import av
+    except ImportError as error:
+        raise AudioError(f"{name}: unreadable audio (this format needs PyAV: pip install av)") from error
+    try:
+        with av.open(source) as container:
+            stream = _av_stream(container, name)
+            rate = int(stream.codec_context.sample_rate or 0)
+            if rate <= 0:
+                raise AudioError(f"{name}: invalid sample rate {rate}")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            chunks = []
+            for frame in container.decode(stream):
+                chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    except AudioError:
+        raise
+    except (av.FFmpegError, *_READ_ERRORS) as error:
+        raise AudioError(f"{name}: unreadable audio ({_av_message(error, name)})") from error
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return samples[:, None], rate
+
+
+def _av_info(name: str) -> _AvInfo:
+    import av  # ImportError: the caller reports soundfile's message
+
+    try:
+        with av.open(name) as container:
+            stream = _av_stream(container, name)
+            rate = int(stream.codec_context.sample_rate or 0)
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            else:
+                seconds = float(container.duration or 0) / av.time_base
+            codec = stream.codec_context.name
+            return _AvInfo(rate, int(stream.codec_context.channels or 1), round(seconds * rate),
+                           container.format.name, codec)  # fmt: skip
+    except AudioError:
+        raise
+    except (av.FFmpegError, *_READ_ERRORS) as error:
+        raise AudioError(f"{name}: unreadable audio ({_av_message(error, name)})") from error
+
+
+def _av_message(error: BaseException, name: str) -> str:
+    """FFmpeg's message without its error number and the file name (the line starts with the name already)."""
+    text = getattr(error, "strerror", None) or _one_line(error)
+    return _one_line(text.replace(f": '{name}'", ""))
+
+
+def _read(source: str | bytes, name: str) -> tuple[np.ndarray, int]:
+    """soundfile first (exact, fast), then PyAV for the containers libsndfile does not read."""
+    try:
+        return sf.read(source if isinstance(source, str) else io.BytesIO(source), dtype="float32", always_2d=True)
+    except _READ_ERRORS as error:
+        try:
+            return _av_read(source if isinstance(source, str) else io.BytesIO(source), name)
+        except AudioError as av_error:
+            if "needs PyAV" in str(av_error) or isinstance(source, bytes) or not _is_container(name):
+                raise AudioError(f"{name}: unreadable audio ({_one_line(error)})") from error
+            raise
+
+
+def _is_container(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in CONTAINER_FORMATS
+
+
 def load_audio(
     path: str | os.PathLike,
     target_sr: int = TARGET_SAMPLE_RATE,
@@ -135,8 +227,8 @@ def load_audio(
     """Decode an audio file into a float32 mono waveform at ``target_sr``.
 
     Args:
-        path: Any file soundfile reads (WAV, FLAC, OGG, MP3, ...), any sample rate, mono or
-            multi-channel (channels are averaged).
+        path: Any file soundfile reads (WAV, FLAC, OGG, MP3, ...) or PyAV reads (WebM/Opus, M4A/AAC, MP4, ...),
+            any sample rate, mono or multi-channel (channels are averaged).
         target_sr: Output sample rate in Hz (default 16000).
         min_duration: Minimum duration in seconds (before resampling); shorter audio raises.
 
@@ -151,10 +243,7 @@ def load_audio(
         >>> wav = load_audio("corpus/audio/S01_01.flac")  # doctest: +SKIP
     """
     name = _check_file(path)
-    try:
-        samples, sample_rate = sf.read(name, dtype="float32", always_2d=True)
-    except _READ_ERRORS as error:
-        raise AudioError(f"{name}: unreadable audio ({_one_line(error)})") from error
+    samples, sample_rate = _read(name, name)
     return to_mono_16k(samples, sample_rate, target_sr=target_sr, min_duration=min_duration, name=name)
 
 
@@ -180,10 +269,7 @@ def decode_audio_bytes(
     """
     if not data:
         raise AudioError(f"{name}: audio data is empty (0 bytes)")
-    try:
-        samples, sample_rate = sf.read(io.BytesIO(bytes(data)), dtype="float32", always_2d=True)
-    except _READ_ERRORS as error:
-        raise AudioError(f"{name}: unreadable audio ({_one_line(error)})") from error
+    samples, sample_rate = _read(bytes(data), name)
     return to_mono_16k(samples, sample_rate, target_sr=target_sr, min_duration=min_duration, name=name)
 
 
@@ -300,7 +386,7 @@ def load_answer_audio(source: str | os.PathLike | Mapping[str, Any]) -> np.ndarr
 
 
 def audio_info(path: str | os.PathLike) -> Any:
-    """Read an audio file's header (no decoding) with :func:`soundfile.info`.
+    """Read an audio file's header (no decoding) with :func:`soundfile.info`, or PyAV for its containers.
 
     Args:
         path: Audio file path.
@@ -316,6 +402,11 @@ def audio_info(path: str | os.PathLike) -> Any:
     try:
         return sf.info(name)
     except _READ_ERRORS as error:
+        if _is_container(name):
+            try:
+                return _av_info(name)
+            except ImportError:
+                pass
         raise AudioError(f"{name}: unreadable audio ({_one_line(error)})") from error
 
 
@@ -368,6 +459,7 @@ def audio_problem(path: str | os.PathLike, min_duration: float = 0.0) -> str | N
 
 
 __all__ = [
+    "CONTAINER_FORMATS",
     "LONG_ANSWER_S",
     "SILENCE_PEAK",
     "SILENCE_RMS",

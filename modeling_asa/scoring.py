@@ -256,7 +256,9 @@ class AsaScorer:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         stages = load_stages(recipe, model_options, device=device, batch_size=batch_size, where=str(folder))
         model = AsaHybridForOrdinalClassification.from_pretrained(str(folder)).to(device)
-        return cls(model, recipe, stages, batch_size=batch_size, thresholds=Thresholds.load(folder, **(thresholds or {})))
+        return cls(
+            model, recipe, stages, batch_size=batch_size, thresholds=Thresholds.load(folder, **(thresholds or {}))
+        )
 
     # -- inputs --------------------------------------------------------------------------------------------------
 

@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--splits", default="dev,test_known,test_unknown")
     parser.add_argument("--paired_metrics", default="macro_f1,qwk", help="metrics of the difference tables")
     parser.add_argument(
-        "--metrics", default="accuracy,macro_f1,qwk",
+        "--metrics",
+        default="accuracy,macro_f1,qwk",
         help="metrics of the first table (add pcc for runs that report it, e.g. the speechocean762 total grid)",
     )
     parser.add_argument("--output", default=None, help="also write the tables to this Markdown file")

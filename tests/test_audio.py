@@ -163,3 +163,29 @@ def test_audio_duration_and_problem(tiny_audio_dir):
     header_only = tiny_audio_dir["tone"].parent / "header_only.wav"
     sf.write(header_only, np.zeros(0, dtype=np.float32), 16000)
     assert audio_problem(header_only) == "audio has no samples"
+
+
+@pytest.mark.parametrize("suffix,rate", [(".webm", 48000), (".m4a", 44100), (".mp4", 22050)])
+def test_browser_and_phone_formats_decode(tmp_path, suffix, rate):
+    """WebM/Opus (browsers), M4A/AAC (phones) and MP4 audio decode through PyAV like a WAV does."""
+    from tiny_models import write_compressed_audio
+
+    t = np.arange(2 * rate) / rate
+    wave = 0.3 * np.sin(2 * np.pi * 220 * t)
+    path = write_compressed_audio(tmp_path / f"answer{suffix}", wave, rate)
+    decoded = load_audio(path)
+    assert decoded.dtype == np.float32 and abs(len(decoded) / TARGET_SAMPLE_RATE - 2.0) < 0.1
+    # the tone survives the lossy codec: its level (RMS of 0.3 * sine = 0.21) within 20%
+    assert 0.17 < float(np.sqrt(np.mean(decoded[4000:-4000] ** 2))) < 0.26
+    assert abs(audio_duration(path) - 2.0) < 0.1 and audio_problem(path) is None
+    assert len(decode_audio_bytes(path.read_bytes(), name=path.name)) == len(decoded)
+
+
+def test_unreadable_container_is_one_line_naming_the_file(tmp_path):
+    bad = tmp_path / "answer.webm"
+    bad.write_bytes(b"not a webm file" * 8)
+    with pytest.raises(AudioError) as caught:
+        load_audio(bad)
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: unreadable audio") and "\n" not in message and message.count(str(bad)) == 1
+    assert audio_problem(bad).startswith("unreadable audio")

@@ -280,3 +280,18 @@ def test_asa_score_reads_the_label_column_the_model_was_trained_on(trained, tmp_
     assert score_main(["--model", str(model), "--corpus", str(corpus), "--output", str(out), "--device", "cpu"]) == 0
     assert next(iter(_read(out).values()))["reference"] in {"1", "2", "3", "4", "5"}
     assert json.loads((out.parent / "metrics.json").read_text())["num_scored"] == 24
+
+
+def test_asa_score_scores_webm_and_m4a_answers(trained, tmp_path, capsys):
+    """What browsers (WebM/Opus) and phones (M4A/AAC) record is scored like the WAV it was made from."""
+    import soundfile as sf
+    from tiny_models import write_compressed_audio
+
+    source = min((trained["corpus"] / "audio").rglob("*.wav"))
+    wave, rate = sf.read(source)
+    files = [str(write_compressed_audio(tmp_path / f"answer{suffix}", wave, rate)) for suffix in (".webm", ".m4a")]
+    base = ["--model", str(trained["model"]), "--question", "Describe your favourite place.", "--device", "cpu"]
+    assert score_main([*base, "--json", str(source), *files]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [p["error"] for p in printed] == [None, None, None]
+    assert all(p["predicted"] in (1, 2, 3, 4, 5) for p in printed)

@@ -197,3 +197,22 @@ def build_tiny_whisper_asr(out: Path, seed: int = 0, ct2: bool = False, say: str
         converter = ctranslate2.converters.TransformersConverter(str(out), copy_files=["tokenizer.json"])
         converter.convert(str(out / "ctranslate2"), quantization="float32", force=True)
     return out
+
+
+def write_compressed_audio(path: Path, wave, rate: int) -> Path:
+    """Encode a mono float waveform as browsers and phones do, with PyAV: ``.webm`` -> Opus, ``.m4a``/``.mp4`` -> AAC."""
+    import av
+    import numpy as np
+
+    container_format, codec = {".webm": ("webm", "libopus"), ".m4a": ("mp4", "aac"), ".mp4": ("mp4", "aac")}[
+        Path(path).suffix
+    ]
+    pcm = (np.clip(np.asarray(wave, dtype=np.float32), -1, 1) * 32767).astype(np.int16)[None, :]
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return Path(path)
