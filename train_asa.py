@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from transformers import HfArgumentParser, set_seed
 from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
 from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator, tensor_format
 from modeling_asa.data.folds import SELECTION_SPLITS, FoldsError, fold_datasets, load_folds
-from modeling_asa.features.recipe import save_recipe
+from modeling_asa.features.recipe import portable_recipe, save_recipe
 from modeling_asa.features.store import FeaturesError, FeatureSet, config_kwargs_from_metadata, load_features
 from modeling_asa.metrics import compute_ordinal_metrics, expected_scores, make_compute_metrics
 from modeling_asa.model_card import write_model_card
@@ -136,6 +137,11 @@ class DataArguments:
             "measures unseen questions from unseen speakers, at the cost of those speakers' training answers."
         },
     )
+    keep_checkpoints: bool = field(
+        default=False,
+        metadata={"help": "Keep the checkpoint-* folders (optimiser state; for --resume_from_checkpoint) in the "
+                  "finished model folder. By default a finished run deletes them: the folder then travels."},
+    )  # fmt: skip
     max_train_samples: int | None = field(default=None, metadata={"help": "Truncate the train split (debugging)."})
     synthetic_examples: int = field(default=800, metadata={"help": "Rows of the built-in generated feature set."})
     threads: int | None = field(
@@ -541,8 +547,9 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
             Path(training_args.output_dir, "acoustic_layer_weights.json").write_text(json.dumps(weights))
         recipe = feature_set.metadata.get("recipe")
         if recipe:
-            # the scorer rebuilds exactly these feature stages (asa-score, AsaScorer)
-            save_recipe(recipe, training_args.output_dir)
+            # the scorer rebuilds exactly these feature stages (asa-score, AsaScorer); local models by name and
+            # checksum, so the folder travels
+            save_recipe(portable_recipe(recipe), training_args.output_dir)
         write_model_card(
             training_args.output_dir,
             config=model.config,
@@ -552,6 +559,9 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
             num_train=len(train_dataset),
             recipe=recipe,
         )
+        if not data_args.keep_checkpoints:  # the final model is saved: the optimiser states are 5/6 of the folder
+            for checkpoint in Path(training_args.output_dir).glob("checkpoint-*"):
+                shutil.rmtree(checkpoint, ignore_errors=True)
         # written last: its presence marks a finished run (run_experiments.py and cross_validate.py skip those)
         Path(training_args.output_dir, "asa_results.json").write_text(json.dumps(results, indent=2))
         summary = ", ".join(

@@ -189,6 +189,11 @@ def build_score_parser() -> argparse.ArgumentParser:
             f"--{option.replace('_', '-')}", default=None,
             help=f"use this model for the {stage} stage instead of the one recorded in the recipe",
         )  # fmt: skip
+    parser.add_argument(
+        "--models-dir", default=None,
+        help="where the model folder's recorded local models are found (default: $ASA_MODELS_DIR, else the "
+        "project's .cache/models and .cache/lm)",
+    )  # fmt: skip
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
@@ -332,6 +337,7 @@ def score_main(argv: list[str] | None = None) -> int:
     from .scoring import AsaScorer
 
     overrides = {option: getattr(args, option) for option in MODEL_OPTIONS}
+    overrides["models_dir"] = args.models_dir
     try:
         configure_threads(args.threads)
         scorer = AsaScorer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, **overrides)

@@ -240,7 +240,8 @@ class AsaScorer:
             thresholds: Override thresholds of the non-scorable checks (``scorability.json`` of the folder, see
                 :class:`~modeling_asa.scorability.Thresholds`), e.g. ``{"min_words": 5}``.
             **model_options: Replace a recorded model (``acoustic_encoder``, ``context_encoder``, ``ctc_model``,
-                ``asr_model``, ``lm``, ``spacy_model``), e.g. when the recorded local path does not exist here.
+                ``asr_model``, ``recognizer``, ``lm``, ``spacy_model``), or give ``models_dir``: where the recorded
+                local models are found (default ``$ASA_MODELS_DIR``, else the project's ``.cache/models``).
 
         Raises:
             RecipeError: No recipe, or a recorded model missing here without an override (names the option).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,9 @@ def feature_threads():
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them.
 
+    The model folder records its tiny feature models by name (it travels); they live in ``root``, which is the
+    models directory (``$ASA_MODELS_DIR``) for the whole test session.
+
     Returns:
         ``root`` (the folder), ``corpus`` (the demo corpus), ``model`` (the trained model folder), ``models`` (the
         tiny feature models: ``whisper``, ``bert``, ``ctc``, ``ctc_multi``, ``recognizer``: a Whisper decoder with
@@ -246,4 +250,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     train_asa.main(
         [*TINY, "--features_dir", str(root / "features"), "--output_dir", str(output), "--branches", branches]
     )
-    return {"root": root, "corpus": corpus, "model": output, "models": models, "stages": stages}
+    previous = os.environ.get("ASA_MODELS_DIR")
+    os.environ["ASA_MODELS_DIR"] = str(root)
+    try:
+        yield {"root": root, "corpus": corpus, "model": output, "models": models, "stages": stages}
+    finally:
+        if previous is None:
+            os.environ.pop("ASA_MODELS_DIR", None)
+        else:
+            os.environ["ASA_MODELS_DIR"] = previous

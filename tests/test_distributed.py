@@ -19,6 +19,7 @@ ARGS = [
     "--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2", "--head_hidden_size", "8",
     "--num_train_epochs", "2", "--disable_tqdm", "true", "--use_cpu", "true", "--hidden_dropout_prob", "0",
     "--learning_rate", "5e-3", "--logging_steps", "1", "--seed", "3", "--loss", "ce", "--regularizer", "w_ranksim",
+    "--keep_checkpoints", "true",
 ]  # fmt: skip
 
 

@@ -35,8 +35,10 @@ def test_training_writes_predictions_and_the_recipe(trained):
         {"language_use"} if "language_use" in trained["stages"] else set()
     )
     assert set(recipe["stages"]) == expected  # only the stages that ran; no LM was given, so no lm stage
-    assert recipe["stages"]["content"]["acoustic_encoder"] == str(Path(trained["models"]["whisper"]).resolve())
-    assert recipe["stages"]["recognition"]["recognizer"] == str(Path(trained["models"]["recognizer"]).resolve())
+    # local models by name and checksum (the folder travels; test_model_folder_travels... resolves them)
+    assert recipe["stages"]["content"]["acoustic_encoder"] == "whisper"
+    assert recipe["stages"]["recognition"]["recognizer"] == "recognizer"
+    assert set(recipe["local_models"]) >= {"acoustic_encoder", "context_encoder", "recognizer", "ctc_model"}
     # the non-scorable checks' thresholds, fitted on the train answers, and each held-out answer's flags
     thresholds = json.loads((out / "scorability.json").read_text())
     assert thresholds["min_similarity"] is not None and "train split" in thresholds["fitted_on"]
@@ -166,18 +168,45 @@ def test_asa_score_command_line(trained, tmp_path, capsys):
     assert score_main([*base, str(corrupt)]) == 2
 
 
-def test_missing_recorded_model_names_the_stage_and_the_option(trained, tmp_path):
+def test_model_folder_travels_and_names_every_missing_model(trained, tmp_path):
+    """No absolute path in any JSON of the model folder and no checkpoint folder; moved to another place, the folder
+    finds its local models (by name and checksum) in a models directory, and names every one it cannot find at once."""
     import shutil
 
-    model = tmp_path / "model"
+    model = tmp_path / "elsewhere" / "model"
     shutil.copytree(trained["model"], model)
+    assert not list(model.glob("checkpoint-*"))
+    for file in model.glob("*.json"):
+        text = file.read_text()
+        assert str(trained["root"]) not in text and '"/' not in text, file.name
     recipe = json.loads((model / RECIPE_FILE).read_text())
-    recipe["stages"]["content"]["acoustic_encoder"] = "/nowhere/whisper-base"
-    (model / RECIPE_FILE).write_text(json.dumps(recipe))
-    with pytest.raises(RecipeError, match=r"content stage: the recorded acoustic_encoder /nowhere/whisper-base does "
-                                          r"not exist on this machine; pass --acoustic-encoder"):  # fmt: skip
-        AsaScorer.from_pretrained(model, device="cpu")
-    scorer = AsaScorer.from_pretrained(model, device="cpu", acoustic_encoder=trained["models"]["whisper"])
+    assert recipe["local_models"]["acoustic_encoder"]["name"] == "whisper"
+    assert recipe["stages"]["content"]["acoustic_encoder"] == "whisper"
+    # the models moved too: a models directory holding them (the option; $ASA_MODELS_DIR is the session's root)
+    moved = tmp_path / "models"
+    for name in ("whisper", "bert", "ctc", "ctc_multi", "recognizer"):
+        shutil.copytree(trained["root"] / name, moved / name)
+    scorer = AsaScorer.from_pretrained(model, device="cpu", models_dir=str(moved))
+    assert scorer.stages["content"].acoustic_encoder == str((moved / "whisper").resolve())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(RecipeError) as caught:
+        AsaScorer.from_pretrained(model, device="cpu", models_dir=str(empty))
+    message = str(caught.value)
+    for option in ("acoustic_encoder", "context_encoder", "recognizer", "ctc_model", "asr_model"):
+        assert f"{option} " in message, option
+    assert "\n" not in message and "--models-dir" in message
+    # another model under the recorded name is refused, not silently used
+    shutil.rmtree(moved / "bert")
+    shutil.copytree(trained["root"] / "whisper", moved / "bert")
+    with pytest.raises(RecipeError, match=r"context_encoder bert: .*bert is another model \(checksum differs\)"):
+        AsaScorer.from_pretrained(model, device="cpu", models_dir=str(moved))
+    # an explicit model option still wins
+    scorer = AsaScorer.from_pretrained(
+        model, device="cpu", models_dir=str(empty), acoustic_encoder=trained["models"]["whisper"],
+        context_encoder=trained["models"]["bert"], recognizer=trained["models"]["recognizer"],
+        ctc_model=trained["models"]["ctc"], asr_model=trained["models"]["ctc_multi"],
+    )  # fmt: skip
     assert scorer.stages["content"].acoustic_encoder == str(Path(trained["models"]["whisper"]).resolve())
     with pytest.raises(RecipeError, match="unknown model option"):
         AsaScorer.from_pretrained(model, device="cpu", whisper="x")

@@ -3,8 +3,12 @@
 
 ``asa-prepare`` records the recipe in ``features_metadata.json`` (key ``recipe``); ``train_asa.py`` copies it into the
 model folder as ``feature_recipe.json``; :class:`~modeling_asa.scoring.AsaScorer` rebuilds the same stages from it.
-Only the stages that ran are recorded, each with its settings exactly as used (local model folders as absolute
-paths), plus the train-split delivery normalisation and the spaCy label inventory.
+Only the stages that ran are recorded, each with its settings exactly as used, plus the train-split delivery
+normalisation and the spaCy label inventory. In ``features_metadata.json`` local model folders are absolute paths
+(the cache belongs to one machine); the model folder's ``feature_recipe.json`` travels: :func:`portable_recipe`
+records each local model by name and checksum (``local_models``), and :func:`stages_from_recipe` finds it again in the
+models directories (``--models-dir``, ``$ASA_MODELS_DIR``, default the project's ``.cache/models`` and
+``.cache/lm``), naming every model it cannot find in one message. Hub ids are recorded as they are.
 
 Example:
     >>> stages = build_stages(acoustic_encoder="openai/whisper-base", context_encoder="sentence-transformers/x")
@@ -14,8 +18,10 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +131,94 @@ def build_stages(
     return stages
 
 
+MODELS_DIR_ENV = "ASA_MODELS_DIR"
+"""Environment variable: the models directories (``os.pathsep``-separated) where recorded local models are found."""
+SITE_PACKAGES = "site-packages/"
+"""Prefix of a recorded model that a Python package ships (resolved in this environment's site-packages)."""
+
+
+def default_model_dirs() -> list[Path]:
+    """Where recorded local models are looked for: ``$ASA_MODELS_DIR`` if set, else the project's ``.cache/models``
+    and ``.cache/lm`` (of the working directory and of this checkout)."""
+    if os.environ.get(MODELS_DIR_ENV):
+        return [Path(p).expanduser() for p in os.environ[MODELS_DIR_ENV].split(os.pathsep) if p]
+    roots = [Path.cwd(), Path(__file__).resolve().parents[2]]
+    dirs = [root / ".cache" / sub for root in roots for sub in ("models", "lm")]
+    return list(dict.fromkeys(dirs))
+
+
+def model_checksum(path: str | os.PathLike) -> str:
+    """A cheap identity of a local model: SHA-256 of its files' names and sizes and of its small files (configs,
+    vocabularies); for a single file, its size and first MiB. The first 16 hex digits."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(str(path.stat().st_size).encode())
+        with open(path, "rb") as f:
+            digest.update(f.read(1 << 20))
+        return digest.hexdigest()[:16]
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        relative = file.relative_to(path).as_posix()
+        size = file.stat().st_size
+        digest.update(f"{relative}\0{size}\0".encode())
+        if size <= 64 * 1024 and file.suffix in (".json", ".txt", ".model", ".cfg"):
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_reference(value: str | None) -> str | None:
+    """How a model folder names a model: a Hub id as it is; an existing local path by its name (relative to the
+    site-packages that ship it, else its folder or file name). No absolute path leaves the machine."""
+    if not value or not Path(value).expanduser().exists():
+        return value
+    path = Path(value).expanduser().resolve()
+    site = Path(sysconfig.get_paths()["purelib"]).resolve()
+    if path.is_relative_to(site):
+        return SITE_PACKAGES + path.relative_to(site).as_posix()
+    return path.name
+
+
+def portable_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The recipe as the model folder keeps it: each local model as :func:`model_reference` plus its checksum in
+    ``local_models`` (option -> ``{"name", "checksum"}``); Hub ids and every other setting unchanged."""
+    out = json.loads(json.dumps(recipe, default=str))
+    local = dict(out.get("local_models", {}))
+    for option, stage in MODEL_OPTIONS.items():
+        settings = out.get("stages", {}).get(stage, {})
+        value = settings.get(option)
+        if option == "spacy_model" or not value or not Path(value).expanduser().exists():
+            continue
+        name = model_reference(value)
+        local[option] = {"name": name, "checksum": model_checksum(Path(value).expanduser())}
+        settings[option] = name
+        for other in out["stages"].values():  # the delivery stage records the shared content encoder too
+            for key, recorded in list(other.items()):
+                if recorded == value:
+                    other[key] = name
+    if local:
+        out["local_models"] = local
+    return out
+
+
+def _resolve_local(option: str, entry: dict[str, str], dirs: list[Path]) -> tuple[str | None, str | None]:
+    """(path, None) for a recorded local model found with the same checksum, else (None, the problem)."""
+    name = entry["name"]
+    if name.startswith(SITE_PACKAGES):
+        candidates = [Path(sysconfig.get_paths()["purelib"]) / name[len(SITE_PACKAGES) :]]
+    else:
+        candidates = [d / name for d in dirs]
+    differs = []
+    for candidate in candidates:
+        if candidate.exists():
+            if model_checksum(candidate) == entry.get("checksum"):
+                return str(candidate.resolve()), None
+            differs.append(str(candidate))
+    where = "this Python environment" if name.startswith(SITE_PACKAGES) else ", ".join(map(str, dirs)) or "(none)"
+    if differs:
+        return None, f"{option} {name}: {', '.join(differs)} is another model (checksum differs)"
+    return None, f"{option} {name}: not in {where}"
+
+
 def make_recipe(stages: dict[str, FeatureStage], **extra: Any) -> dict[str, Any]:
     """The recipe of stages that ran (their :meth:`~FeatureStage.recipe`), plus ``extra`` entries."""
     return {"format": RECIPE_FORMAT, "stages": {name: stage.recipe() for name, stage in stages.items()}, **extra}
@@ -137,32 +231,45 @@ def stages_from_recipe(
     batch_size: int = 8,
     where: str = "the model",
 ) -> dict[str, FeatureStage]:
-    """Rebuild the recorded stages, with model paths replaced by ``overrides`` (option -> path).
+    """Rebuild the recorded stages, with model paths replaced by ``overrides`` (option -> path; the key
+    ``models_dir`` gives the models directories instead of :func:`default_model_dirs`).
 
     Raises:
-        RecipeError: When a recorded local model path does not exist here and no override is given: the message
-            names the stage, the missing path and the option to pass.
+        RecipeError: When recorded local models are not found here and no override is given: one message naming
+            every missing model, where it was looked for and the options to pass.
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v}
+    models_dir = overrides.pop("models_dir", None)
     unknown = sorted(set(overrides) - set(MODEL_OPTIONS))
     if unknown:
         raise RecipeError(f"unknown model option(s) {unknown}; valid options are {sorted(MODEL_OPTIONS)}")
     if recipe.get("format") != RECIPE_FORMAT:
         raise RecipeError(f"{where}: feature recipe format {recipe.get('format')!r} is not {RECIPE_FORMAT}")
     recorded = recipe.get("stages", {})
+    local = recipe.get("local_models", {})
+    dirs = [Path(p).expanduser() for p in str(models_dir).split(os.pathsep)] if models_dir else default_model_dirs()
     models: dict[str, Any] = {}
+    missing = []
     for option, stage in MODEL_OPTIONS.items():
         value = recorded.get(stage, {}).get(option)
         if option in overrides:
             if stage not in recorded:
                 raise RecipeError(f"--{option.replace('_', '-')}: {where} has no {stage} stage to override")
             value = overrides[option]
+        elif value and option in local:
+            value, problem = _resolve_local(option, local[option], dirs)
+            if problem:
+                missing.append(problem)
         elif value and _is_path(value) and not os.path.exists(os.path.expanduser(value)):
-            raise RecipeError(
-                f"{stage} stage: the recorded {option} {value} does not exist on this machine; pass "
-                f"--{option.replace('_', '-')} PATH (AsaScorer.from_pretrained(..., {option}=PATH))"
-            )
+            missing.append(f"{option} {value}: does not exist on this machine")
         models[option] = value
+    if missing:
+        options = sorted({m.split(" ", 1)[0] for m in missing})
+        raise RecipeError(
+            f"{where} needs models not found here: " + "; ".join(missing) + ". Put them in a models directory "
+            f"(--models-dir DIR or ${MODELS_DIR_ENV}; default .cache/models, see scripts/setup_offline_models.sh) "
+            "or pass " + ", ".join(f"--{o.replace('_', '-')} PATH" for o in options)
+        )
     delivery = recorded.get("delivery", {})
     recognition = {k: v for k, v in recorded.get("recognition", {}).items() if k != "recognizer"}
     return build_stages(
@@ -265,15 +372,20 @@ def load_recipe(folder: str | os.PathLike) -> dict[str, Any]:
 
 
 __all__ = [
+    "MODELS_DIR_ENV",
     "MODEL_OPTIONS",
     "RECIPE_FILE",
     "STAGE_ORDER",
     "RecipeError",
     "absolute_model",
     "build_stages",
+    "default_model_dirs",
     "load_recipe",
     "make_recipe",
+    "model_checksum",
     "model_option_problems",
+    "model_reference",
+    "portable_recipe",
     "save_recipe",
     "stage_models",
     "stages_from_recipe",

@@ -110,8 +110,10 @@ def config_kwargs_from_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     for key in DIM_KEYS:
         if metadata.get("dims", {}).get(key):
             kwargs[key] = int(metadata["dims"][key])
-    # every encoder as recorded, None for a stage that did not run (no config default stands in for it)
-    kwargs.update(metadata.get("encoders", {}))
+    # every encoder as recorded (a local folder by its name: config.json travels), None for a stage that did not run
+    from .recipe import model_reference
+
+    kwargs.update({k: model_reference(v) for k, v in metadata.get("encoders", {}).items()})
     if metadata.get("id2label"):
         kwargs["id2label"] = {int(k): str(v) for k, v in metadata["id2label"].items()}
     for key in ("delivery_feature_names", "delivery_feature_mean", "delivery_feature_std", "language_use_inventory"):
