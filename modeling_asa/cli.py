@@ -9,17 +9,51 @@ import logging
 import sys
 
 logger = logging.getLogger("modeling_asa.cli")
+
+
+def load_package() -> None:
+    """Import the whole package (torch, transformers; the auto-class and task registrations) once the arguments are
+    parsed: a console script's ``--help`` and argument errors never pay for it."""
+    import modeling_asa
+
+    modeling_asa.load()
+
+
 THREADS_HELP = "torch threads (default: OMP_NUM_THREADS if set, else the cores available to this process)"
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one spelling across the commands: options are kebab-case (``--label-column``) and the
+    underscore spelling (``--label_column``) is accepted too."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        fixed = []
+        for arg in args:
+            if arg == "--":
+                fixed += args[len(fixed) :]
+                break
+            if arg.startswith("--") and "_" in arg.split("=", 1)[0]:
+                name, eq, value = arg.partition("=")
+                arg = name.replace("_", "-") + eq + value
+            fixed.append(arg)
+        return super().parse_known_args(fixed, namespace)
+
+
 def build_prepare_parser() -> argparse.ArgumentParser:
-    from .ctc.configuration_whisper_ctc import ACOUSTIC_WINDOWS
-    from .features.content import ACOUSTIC_LAYERS
-    from .features.recognition import RECOGNIZER_BACKENDS, RECOGNIZER_WINDOWS
-    from .features.runner import STAGES, PrepareSettings
+    from .settings import (
+        ACOUSTIC_LAYERS,
+        ACOUSTIC_WINDOWS,
+        LOG_LEVELS,
+        RATER_RULES,
+        RECOGNIZER_BACKENDS,
+        RECOGNIZER_WINDOWS,
+        STAGES,
+        PrepareSettings,
+    )  # fmt: skip
 
     d = PrepareSettings()
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="asa-prepare",
         description=(
             "Turn a corpus folder (metadata.csv, questions.jsonl, audio) into a cached features folder for "
@@ -62,16 +96,29 @@ def build_prepare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--spacy-model", default=d.spacy_model, help="spaCy pipeline (default: %(default)s)")
     parser.add_argument("--lm", default=None, help="kenlm ARPA/binary n-gram LM (default: none)")
     parser.add_argument("--label-column", default=None, help="label column (default: score, else rater_* average)")
-    parser.add_argument("--rater-rule", default=d.rater_rule, choices=["floor", "round", "ceil"])
-    parser.add_argument("--classes", default=None, help="comma-separated declared classes, e.g. 1,2,3,4,5")
+    parser.add_argument(
+        "--rater-rule", default=d.rater_rule, choices=RATER_RULES,
+        help="how the mean of several raters becomes a label (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--classes", default=None, help="comma-separated declared classes, e.g. 1,2,3,4,5 (default: those seen)"
+    )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--unknown-questions", default=None, help="comma-separated held-out question ids")
-    group.add_argument("--unknown-fraction", type=float, default=None, help="fraction of questions to hold out")
-    parser.add_argument("--group-by", default=None, help="keep groups (e.g. speaker_id) within one split")
+    group.add_argument(
+        "--unknown-questions", default=None, help="comma-separated held-out question ids (default: none)"
+    )
+    group.add_argument(
+        "--unknown-fraction", type=float, default=None, help="fraction of questions to hold out (default: none)"
+    )
+    parser.add_argument(
+        "--group-by", default=None, help="keep groups (e.g. speaker_id) within one split (default: none)"
+    )
     parser.add_argument("--seed", type=int, default=d.seed, help="split seed (default: %(default)s)")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N responses")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N responses (default: all)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: this process's accelerator)")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="responses per forward pass")
+    parser.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="responses per forward pass (default: %(default)s)"
+    )
     parser.add_argument(
         "--stages", default=",".join(STAGES), help=f"comma-separated stages to run (default: {','.join(STAGES)})"
     )
@@ -87,7 +134,7 @@ def build_prepare_parser() -> argparse.ArgumentParser:
         "learns their weighted sum (all; about layers+1 times the disk); default: %(default)s",
     )  # fmt: skip
     parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS, help="(default: %(default)s)")
     return parser
 
 
@@ -101,8 +148,11 @@ def prepare_main(argv: list[str] | None = None) -> int:
         # ctc-segmentation logs one INFO line per aligned word; keep them for --log-level DEBUG only.
         logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
     from .data import CorpusError
-    from .features.runner import FeaturePipeline, PipelineError, PrepareSettings
+    from .features.runner import FeaturePipeline, PipelineError
     from .runtime import configure_threads
+    from .settings import PrepareSettings
+
+    load_package()
 
     pipeline = None
     try:
@@ -152,8 +202,9 @@ def prepare_main(argv: list[str] | None = None) -> int:
 
 def build_score_parser() -> argparse.ArgumentParser:
     from .features.recipe import MODEL_OPTIONS
+    from .settings import LOG_LEVELS, RATER_RULES
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="asa-score",
         description=(
             "Score spoken answers with a model trained by train_asa.py, computing exactly the features it was "
@@ -163,22 +214,28 @@ def build_score_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("audio", nargs="*", help="audio files to score")
     parser.add_argument("--model", required=True, help="model folder written by train_asa.py, or a Hub id")
-    parser.add_argument("--question", default=None, help="the question text the answers respond to")
-    parser.add_argument("--transcript", default=None, help="a known transcript (for a single file)")
+    parser.add_argument("--question", default=None, help="the question text the answers respond to (default: none)")
+    parser.add_argument(
+        "--transcript", default=None, help="a known transcript (for a single file; default: recognise the words)"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
     parser.add_argument(
         "--timeline", action="store_true", help="also print each answer's word timeline (timing, pitch, pauses)"
     )
-    parser.add_argument("--corpus", default=None, help="score a corpus folder (metadata.csv, questions.jsonl)")
-    parser.add_argument("--output", default=None, help="with --corpus: the predictions CSV to write")
-    parser.add_argument("--split", default=None, help="with --corpus: only the rows of this split (split column)")
+    parser.add_argument(
+        "--corpus", default=None, help="score a corpus folder (metadata.csv, questions.jsonl; default: none)"
+    )
+    parser.add_argument("--output", default=None, help="with --corpus: the predictions CSV to write (default: none)")
+    parser.add_argument(
+        "--split", default=None, help="with --corpus: only the rows of this split (split column; default: every row)"
+    )
     parser.add_argument(
         "--label-column", default=None,
         help="with --corpus: the label column (default: the one the model was trained on, when the corpus has it; "
         "else score or rater_* columns, if any)",
     )  # fmt: skip
     parser.add_argument(
-        "--rater-rule", default=None, choices=["floor", "round", "ceil"],
+        "--rater-rule", default=None, choices=RATER_RULES,
         help="with --corpus: how rater averages become labels (default: as in training)",
     )  # fmt: skip
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
@@ -187,14 +244,14 @@ def build_score_parser() -> argparse.ArgumentParser:
     for option, stage in MODEL_OPTIONS.items():
         parser.add_argument(
             f"--{option.replace('_', '-')}", default=None,
-            help=f"use this model for the {stage} stage instead of the one recorded in the recipe",
+            help=f"use this model for the {stage} stage (default: the one recorded in the model's recipe)",
         )  # fmt: skip
     parser.add_argument(
         "--models-dir", default=None,
         help="where the model folder's recorded local models are found (default: $ASA_MODELS_DIR, else the "
         "project's .cache/models and .cache/lm)",
     )  # fmt: skip
-    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, help="(default: %(default)s)")
     return parser
 
 
@@ -335,6 +392,8 @@ def score_main(argv: list[str] | None = None) -> int:
     from .features.recipe import MODEL_OPTIONS, RecipeError
     from .runtime import configure_threads
     from .scoring import AsaScorer
+
+    load_package()
 
     overrides = {option: getattr(args, option) for option in MODEL_OPTIONS}
     overrides["models_dir"] = args.models_dir

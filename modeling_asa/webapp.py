@@ -348,18 +348,23 @@ def build_app(
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``asa-demo`` command line."""
-    parser = argparse.ArgumentParser(
+    from .cli import ArgumentParser
+    from .settings import LOG_LEVELS
+
+    parser = ArgumentParser(
         prog="asa-demo",
         description="Serve a web page that scores a recording with a trained model (Gradio).",
     )
     parser.add_argument("--model", required=True, help="model folder written by train_asa.py (or a Hub id)")
-    parser.add_argument("--questions", default=None, help="questions.jsonl (question_id, text) for the picker")
+    parser.add_argument(
+        "--questions", default=None, help="questions.jsonl (question_id, text) for the picker (default: none)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     parser.add_argument("--share", action="store_true", help="also open a temporary public Gradio link")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the cores available)")
-    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, help="(default: %(default)s)")
     return parser
 
 
@@ -408,8 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s - %(name)s - %(message)s")
     logging.getLogger("ctc_segmentation").setLevel(logging.WARNING)
+    import modeling_asa
+
     from .runtime import configure_threads
 
+    modeling_asa.load()
     try:
         configure_threads(args.threads)
     except ValueError as err:

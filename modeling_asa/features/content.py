@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..settings import ACOUSTIC_LAYERS
 from .stage import Answer, Column, FeatureStage
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,6 @@ SAMPLING_RATE = 16000
 """Sampling rate (Hz) the Whisper feature extractor expects."""
 WHISPER_SAMPLES_PER_FRAME = 320
 """Samples per encoder output frame: hop 160 and a stride-2 convolution, i.e. 20 ms at 16 kHz."""
-ACOUSTIC_LAYERS = ("last", "all")
-"""Which Whisper encoder layers the content stage keeps: the last one, or all of them (a learned weighted sum)."""
 
 _T = TypeVar("_T")
 

@@ -58,15 +58,12 @@ from typing import Any
 
 import numpy as np
 
+from ..settings import RECOGNIZER_BACKENDS, RECOGNIZER_WINDOWS
 from ..text import normalize_text, spell_numbers
 from .stage import Answer, Column, FeatureStage, one_line
 
 logger = logging.getLogger(__name__)
 
-RECOGNIZER_BACKENDS = ("auto", "ctranslate2", "transformers", "ctc")
-"""Valid ``backend`` values (see the module docstring)."""
-RECOGNIZER_WINDOWS = ("padded", "full")
-"""Valid ``window`` values: the answer plus a silence pad, or whole 30 s windows."""
 DEFAULT_PAD_SECONDS = 3.0
 """Silence after the answer in a ``"padded"`` window (chosen on held-out speakers: results/asr/)."""
 MAX_TOKENS_PER_SECOND = 6.0

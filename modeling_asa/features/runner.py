@@ -33,17 +33,16 @@ from tqdm.auto import tqdm
 
 from ..audio import LONG_ANSWER_S, AudioError, audio_duration, load_answer_audio
 from ..data import SPLIT_COLUMN, assign_splits, load_corpus, save_assignment
+from ..settings import STAGES, PrepareSettings
 from ..versions import package_versions
 from .delivery import DELIVERY_FIELDS, fit_normalizer
-from .recipe import build_stages, make_recipe, model_option_problems, stage_models
+from .recipe import make_recipe, model_option_problems, stage_models
 from .stage import Answer, FeatureStage, assemble_example, one_line, stable_hash
 from .store import DATASET_DIR, FEATURES_METADATA, FORMAT_VERSION, QUESTIONS_DIR
 
 logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = 2
-STAGES = ("content", "delivery", "language_use")
-"""The stages a user selects (``--stages``); ``question`` comes with ``content`` and ``lm`` with ``delivery``."""
 PROBLEMS_FILE = "problems.csv"
 SPLITS_FILE = "splits.csv"
 DIGEST_MEMO = "audio_digests.json"
@@ -53,108 +52,6 @@ PIPELINE_PACKAGES = ("modeling_asa", "torch", "transformers", "datasets", "spacy
 
 class PipelineError(RuntimeError):
     """The pipeline cannot produce a usable features folder."""
-
-
-@dataclass
-class PrepareSettings:
-    """Settings of one ``asa-prepare`` run (each model argument takes a Hub id or a local folder).
-
-    Args:
-        acoustic_encoder: Whisper model for the content stage.
-        context_encoder: Sentence-BERT model for the question token states.
-        ctc_model: monolingual CTC model (alignment, ``mono_posterior``).
-        asr_model: multilingual CTC model (``multi_posterior``; the transcript and ASR confidence too when no
-            ``recognizer`` runs); ``None`` leaves ``multi_posterior`` undefined.
-        recognizer: the ASR model whose words are aligned when no transcript is given (a Whisper folder or Hub id,
-            a CTranslate2 Whisper folder, or a CTC model; see `modeling_asa.features.recognition`); ``None``
-            transcribes with the greedy CTC path of ``asr_model`` (or ``ctc_model``) as before it existed.
-        recognizer_backend, recognizer_window, beam_size, language: how the recogniser decodes (see
-            `modeling_asa.features.recognition.Recognizer`).
-        spacy_model: spaCy pipeline for the language-use one-hots.
-        lm: kenlm ARPA or binary LM; ``None`` leaves ``lm_log10_prob`` undefined.
-        label_column, rater_rule, classes: how labels are read (see `modeling_asa.data.load_corpus`).
-        unknown_questions, unknown_fraction, group_by, seed: the split (see `modeling_asa.data.assign_splits`);
-            a ``split`` column in ``metadata.csv`` wins over them.
-        limit: only the first ``limit`` responses (in ``metadata.csv`` order), for trials.
-        device: ``cpu``, ``cuda``, ``cuda:1``...; ``None`` picks the accelerator of this process when present.
-        batch_size: responses per forward pass.
-        stages: the stages to run (``content``, ``delivery``, ``language_use``).
-        strict: stop at the first problem (corpus, model loading or response) instead of reporting and going on.
-        acoustic_window: ``"full"`` (Whisper encoders read 30 s windows) or ``"trimmed"`` (the answer's own
-            frames), for the content stage and the Whisper-encoder aligners.
-        acoustic_layers: ``"last"`` (the content stage keeps the Whisper encoder's last layer) or ``"all"`` (every
-            layer, for a model that learns their weighted sum; several times the disk).
-    """
-
-    acoustic_encoder: str = "openai/whisper-base"
-    context_encoder: str = "sentence-transformers/all-MiniLM-L6-v2"
-    ctc_model: str = "facebook/wav2vec2-base-960h"
-    asr_model: str | None = None
-    recognizer: str | None = "openai/whisper-base"
-    recognizer_backend: str = "auto"
-    recognizer_window: str = "padded"
-    beam_size: int = 1
-    language: str | None = "en"
-    spacy_model: str = "en_core_web_sm"
-    lm: str | None = None
-    label_column: str | None = None
-    rater_rule: str = "floor"
-    classes: list[int] | None = None
-    unknown_questions: list[str] | None = None
-    unknown_fraction: float | None = None
-    group_by: str | None = None
-    seed: int = 0
-    limit: int | None = None
-    device: str | None = None
-    batch_size: int = 8
-    stages: tuple[str, ...] = STAGES
-    strict: bool = False
-    acoustic_window: str = "full"
-    acoustic_layers: str = "last"
-
-    def __post_init__(self) -> None:
-        unknown = [s for s in self.stages if s not in STAGES]
-        if unknown:
-            raise ValueError(f"unknown stages {unknown}; valid stages are {list(STAGES)}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be >= 1, got {self.limit}")
-        from ..ctc.configuration_whisper_ctc import ACOUSTIC_WINDOWS
-        from .content import ACOUSTIC_LAYERS
-
-        if self.acoustic_window not in ACOUSTIC_WINDOWS:
-            raise ValueError(f"acoustic_window must be one of {list(ACOUSTIC_WINDOWS)}, got {self.acoustic_window!r}")
-        if self.acoustic_layers not in ACOUSTIC_LAYERS:
-            raise ValueError(f"acoustic_layers must be one of {list(ACOUSTIC_LAYERS)}, got {self.acoustic_layers!r}")
-
-    def build_stages(
-        self, device: str | None = None, references: dict[str, list[str]] | None = None
-    ) -> dict[str, FeatureStage]:
-        """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words;
-        ``relevance`` with the recogniser and the context encoder, ``references`` by question text)."""
-        content = "content" in self.stages
-        words = "delivery" in self.stages or "language_use" in self.stages
-        return build_stages(
-            acoustic_encoder=self.acoustic_encoder if content else None,
-            context_encoder=self.context_encoder if content else None,
-            ctc_model=self.ctc_model if words else None,
-            asr_model=self.asr_model if words else None,
-            recognizer=self.recognizer if words else None,
-            recognizer_options={
-                "backend": self.recognizer_backend,
-                "window": self.recognizer_window,
-                "beam_size": self.beam_size,
-                "language": self.language,
-            },
-            references=references,
-            lm=self.lm if "delivery" in self.stages else None,
-            spacy_model=self.spacy_model if "language_use" in self.stages else None,
-            acoustic_window=self.acoustic_window,
-            acoustic_layers=self.acoustic_layers,
-            device=device,
-            batch_size=self.batch_size,
-        )
 
 
 @dataclass
