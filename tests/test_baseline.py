@@ -163,8 +163,8 @@ def test_class_weights_scale_each_answers_main_loss(tester):
     logits = plain(**inputs).logits
     per_item = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
     expected = (per_item * torch.tensor(weights)[labels]).mean()
-    assert torch.allclose(weighted(**inputs, labels=labels).loss, expected)
-    summed = weighted(**inputs, labels=labels, num_items_in_batch=6).loss
+    assert torch.allclose(weighted(**inputs, labels=labels).main_loss, expected)
+    summed = weighted(**inputs, labels=labels, num_items_in_batch=6).main_loss
     assert torch.allclose(summed, (per_item * torch.tensor(weights)[labels]).sum() / 6)
     with pytest.raises(ValueError, match=r"class_weights must be 5 positive numbers \(one per class\), got \[1.0\]"):
         tester.get_config(class_weights=[1.0])
