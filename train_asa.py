@@ -44,7 +44,14 @@ from modeling_asa.metrics import compute_ordinal_metrics, expected_scores, make_
 from modeling_asa.model_card import write_model_card
 from modeling_asa.runtime import configure_threads, cpu_has_bf16
 from modeling_asa.scorability import Thresholds, evidence_dict, fit_thresholds, flags_for
-from modeling_asa.scoring import label_value, prediction_rows, write_predictions
+from modeling_asa.scoring import (
+    add_aspect_columns,
+    aspect_metrics,
+    aspect_predictions,
+    label_value,
+    prediction_rows,
+    write_predictions,
+)
 from modeling_asa.synthetic import make_synthetic_features
 from modeling_asa.trainer import AsaTrainer, AsaTrainingArguments
 
@@ -93,9 +100,22 @@ class ModelArguments:
     intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size per layer."})
     hidden_dropout_prob: float = field(default=0.1, metadata={"help": "Dropout."})
     acoustic_downsample: int = field(default=1, metadata={"help": "Average-pool acoustic frames by this factor."})
+    aspects: bool = field(
+        default=True,
+        metadata={"help": "Train one head per aspect when the features carry aspect labels (asa-prepare "
+                  "--aspect-columns); false: the holistic head only."},
+    )  # fmt: skip
+    aspect_source: str = field(
+        default="fused",
+        metadata={"help": "What the aspect heads read: fused (the fused branch vectors) or branch (the CLS vector "
+                  "of the branch named like the aspect)."},
+    )  # fmt: skip
+    aspect_loss_weight: float = field(
+        default=1.0, metadata={"help": "Weight of each aspect's loss and regulariser (the holistic loss has 1)."}
+    )
 
 
-NOT_CONFIG_FIELDS = ("model_name_or_path", "branches", "class_weighting")
+NOT_CONFIG_FIELDS = ("model_name_or_path", "branches", "class_weighting", "aspects", "aspect_loss_weight")
 """ModelArguments that are not `AsaHybridConfig` arguments as they stand (the script resolves them)."""
 
 
@@ -479,6 +499,16 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
             {k: v for k, v in vars(model_args).items() if k not in NOT_CONFIG_FIELDS},
             branches=branches,
         )
+        if not model_args.aspects:
+            config_kwargs["aspects"] = None
+        if config_kwargs.get("aspects"):
+            config_kwargs["aspect_loss_weights"] = [model_args.aspect_loss_weight] * len(config_kwargs["aspects"])
+            logger.info(
+                "Aspect heads: %s (reading the %s representation, loss weight %g each)",
+                ", ".join(config_kwargs["aspects"]),
+                model_args.aspect_source,
+                model_args.aspect_loss_weight,
+            )
         config = AsaHybridConfig(**config_kwargs)
         if model_args.class_weighting == "balanced":
             config.class_weights = balanced_class_weights(train_dataset["label"], config.num_labels)
@@ -489,7 +519,9 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
     if model.config.class_weights is not None:
         logger.info("Class weights of the main loss: %s", [round(w, 3) for w in model.config.class_weights])
 
-    collator = AsaDataCollator(question_features=feature_set.question_features, branches=branches)
+    collator = AsaDataCollator(
+        question_features=feature_set.question_features, branches=branches, aspects=bool(model.config.aspects)
+    )
     if model.config.branch_encoder == "pooled" and not model_args.model_name_or_path:
         # the baseline's standardisation: statistics of the pooled train-split features, saved with the weights
         model.fit_standardizer(torch.utils.data.DataLoader(train_dataset, batch_size=64, collate_fn=collator))
@@ -520,12 +552,17 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         metrics = compute_ordinal_metrics(
             logits.argmax(-1), prediction.label_ids, num_classes=num_labels, expected=expected
         )
+        aspect_logits = aspect_predictions(prediction.predictions, model.config)
+        if aspect_logits is not None:  # aspect_<name>_<metric>, on the answers rated on that aspect
+            metrics.update(aspect_metrics(aspect_logits, dataset["aspect_labels"], model.config))
         results[split] = {k: float(v) for k, v in metrics.items()}
         trainer.log_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
         trainer.save_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
         if trainer.is_world_process_zero() and "response_id" in dataset.column_names:
             references = [label_values[int(i)] for i in prediction.label_ids]
             rows = prediction_rows(dataset["response_id"], logits, label_values, references)
+            if aspect_logits is not None:
+                add_aspect_columns(rows, aspect_logits, model.config.aspects, label_values, dataset["aspect_labels"])
             if thresholds is not None:  # which held-out answers the scorer would not score, and why
                 for row, vector in zip(rows, dataset["relevance_features"]):
                     row["flags"] = ";".join(flags_for(evidence_dict(vector), thresholds))
@@ -549,7 +586,7 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         if recipe:
             # the scorer rebuilds exactly these feature stages (asa-score, AsaScorer); local models by name and
             # checksum, so the folder travels
-            save_recipe(portable_recipe(recipe), training_args.output_dir)
+            save_recipe(portable_recipe(recipe, training_args.output_dir), training_args.output_dir)
         write_model_card(
             training_args.output_dir,
             config=model.config,

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 SCORES = (1, 2, 3, 4, 5)
 """The demo corpus's label classes."""
+ASPECTS = ("fluency", "accuracy")
+"""Per-aspect rating columns (two raters' mean, around the score), for --aspect-columns."""
 
 _MANIFEST = "demo_corpus.json"
 _GENERATED = ("audio", "metadata.csv", "questions.jsonl", _MANIFEST)
@@ -209,6 +211,7 @@ def make_demo_corpus(
         "n_questions": int(n_questions),
         "seed": int(seed),
         "n_raters": int(n_raters),
+        "aspects": list(ASPECTS),
     }
     if _existing_is_complete(root, params):
         logger.info("Demo corpus %s already complete for %s; skipping generation", root, params)
@@ -232,7 +235,8 @@ def make_demo_corpus(
     abilities = [abilities[i] for i in rng.permutation(n_speakers)]
     header = ["file_name", "response_id", "question_id", "speaker_id"]
     header += [f"rater_{k + 1}" for k in range(n_raters)] if n_raters else ["score"]
-    header += ["transcript", "duration_s"]
+    header += ["transcript", "duration_s", *ASPECTS]
+    aspect_rng = np.random.default_rng([seed, 1])  # its own stream: the rest of the corpus is as before
     rows = []
     files = []
     index = 0
@@ -266,6 +270,9 @@ def make_demo_corpus(
                     row[f"rater_{r + 1}"] = str(min(score + int(rng.random() < 0.25), SCORES[-1]))
             else:
                 row["score"] = str(score)
+            for name in ASPECTS:  # two raters' mean per aspect, around the score (a .5 exercises the rater rule)
+                pair = [min(max(score + int(aspect_rng.choice([-1, 0, 0, 1])), SCORES[0]), SCORES[-1]) for _ in "ab"]
+                row[name] = f"{sum(pair) / 2:g}"
             rows.append(row)
             files.append(file_name)
             index += 1

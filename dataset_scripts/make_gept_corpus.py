@@ -15,8 +15,11 @@ draws its content, delivery and language-use abilities around it, and these driv
 - **delivery**: speaking rate, filled pauses ("um", "uh"), repetitions, silent pauses inside and between clauses,
   pitch variation; the voice and base pitch are the test taker's own.
 
-Two simulated raters score each answer from the three aspects plus rater noise; the label is their average with
-the fraction dropped (the corpus loader's default ``floor`` rule, as in the paper). ``metadata.csv`` keeps the hidden
+The three abilities are partly independent (each drawn around the level with a spread of 0.9: they correlate about
+0.7). Two simulated raters rate each aspect (columns ``content``, ``delivery``, ``language_use``: the mean of the two
+raters, for ``asa-prepare --aspect-columns``) and the level as a weighted view of their aspect ratings; the label is
+the average of the two levels with the fraction dropped (the corpus loader's default ``floor`` rule, as in the
+paper). An off-task answer gets the lowest content rating and at most level 2. ``metadata.csv`` keeps the hidden
 level, the aspects and what was generated (``reference_text``, ``n_words``, ``n_fillers``, ``n_grammar_errors``,
 ``speech_rate_wps``...) for analysis; the training pipeline reads only the audio, the question and the raters.
 There is no ``transcript`` column: as in a real test, the words come from the ASR model.
@@ -59,7 +62,10 @@ UNKNOWN_SET = "D"
 """The question set held out as the unknown-content test."""
 _MANIFEST = "gept_corpus.json"
 _GENERATED = ("audio", "metadata.csv", "questions.jsonl", "README.md", _MANIFEST)
-_FORMAT_VERSION = 2  # 2: questions.jsonl gives each question's key points and a reference answer
+_FORMAT_VERSION = 3  # 2: questions.jsonl gives each question's key points and a reference answer; 3: aspects rated
+ASPECT_SD = 0.9
+"""Spread of each aspect's ability around the test taker's level: the three aspects correlate about 0.7 (partly
+independent, as a rubric's aspects are), so an aspect score can tell more than the holistic level."""
 
 # Each question: (id suffix, text, idea units). An idea unit is "subject|verb|wrong verb|object|place|reason":
 # the plain clause is "subject verb object"; place and reason are added by stronger language use; the wrong verb
@@ -496,9 +502,9 @@ def make_gept_corpus(
         for suffix, _text, _units in QUESTION_SETS[spk["set"]]["questions"]:
             level = spk["level"]
             aspects = {
-                "content": _clamp(level + rng.normal(0, 0.4)),
-                "delivery": _clamp(level + spk["delivery_offset"] + rng.normal(0, 0.3)),
-                "language_use": _clamp(level + rng.normal(0, 0.4)),
+                "content": _clamp(level + rng.normal(0, ASPECT_SD)),
+                "delivery": _clamp(level + spk["delivery_offset"] + rng.normal(0, ASPECT_SD - 0.1)),
+                "language_use": _clamp(level + rng.normal(0, ASPECT_SD)),
             }
             plan = _answer_plan(spk["set"], suffix, aspects, rng)
             chunks, counts_ = _deliver(plan["clauses"], aspects["delivery"], rng)
@@ -516,9 +522,19 @@ def make_gept_corpus(
             response_id = f"{spk['speaker_id']}_{spk['set']}_{suffix}"
             file_name = f"audio/{spk['speaker_id']}/{response_id}.flac"
             sf.write(root / file_name, np.clip(wave, -1, 1), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-            # raters: a weighted view of the three aspects plus their own noise
-            view = 0.4 * aspects["content"] + 0.3 * aspects["delivery"] + 0.3 * aspects["language_use"]
-            raters = [int(_clamp(round(view + bias + rng.normal(0, 0.45)))) for bias in (0.0, 0.15)]
+            # raters: each rates the three aspects (the analytic rubric: own noise and leniency), and the level as a
+            # weighted view of their aspect ratings; an off-task answer gets the lowest content rating and a low
+            # level, whatever its delivery
+            ratings = []
+            for bias in (0.0, 0.15):
+                rated = {a: _clamp(round(v + bias + rng.normal(0, 0.45))) for a, v in aspects.items()}
+                if not plan["on_topic"]:
+                    rated["content"] = 1.0
+                view = 0.4 * rated["content"] + 0.3 * rated["delivery"] + 0.3 * rated["language_use"]
+                level_rating = _clamp(round(view + rng.normal(0, 0.25)))
+                ratings.append((int(level_rating if plan["on_topic"] else min(level_rating, 2.0)), rated))
+            raters = [r for r, _ in ratings]
+            aspect_ratings = {a: (ratings[0][1][a] + ratings[1][1][a]) / 2 for a in aspects}
             text = " ".join(" ".join(c) for c in plan["clauses"])
             spoken = [w for t, _ in chunks for w in t.replace(".", "").split()]
             duration = len(wave) / SAMPLE_RATE
@@ -526,6 +542,7 @@ def make_gept_corpus(
             rows.append({
                 "file_name": file_name, "response_id": response_id, "question_id": f"{spk['set']}_{suffix}",
                 "speaker_id": spk["speaker_id"], "rater_1": raters[0], "rater_2": raters[1], "split": spk["split"],
+                **{a: f"{v:g}" for a, v in aspect_ratings.items()},
                 "hidden_level": level, **{f"{k}_ability": f"{v:.3f}" for k, v in aspects.items()},
                 "reference_text": text, "spoken_text": " ".join(spoken), "n_words": len(text.split()),
                 "n_spoken_tokens": len(spoken),
@@ -564,6 +581,8 @@ def _readme(rows: list[dict], params: dict, espeak_version: str) -> str:
         f"- {len(rows)} answers; splits: " + ", ".join(f"{k} {v}" for k, v in by_split.items()) + "\n"
         f"- label (floor of the two raters' mean): {dist}\n"
         "- question set D is the unknown-content test (split `test_unknown`).\n"
+        "- aspect ratings (mean of the two raters): `content`, `delivery`, `language_use`; the hidden abilities "
+        "behind them: `content_ability`, `delivery_ability`, `language_use_ability`.\n"
     )
 
 

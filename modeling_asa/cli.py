@@ -97,6 +97,11 @@ def build_prepare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lm", default=None, help="kenlm ARPA/binary n-gram LM (default: none)")
     parser.add_argument("--label-column", default=None, help="label column (default: score, else rater_* average)")
     parser.add_argument(
+        "--aspect-columns", default=None,
+        help="comma-separated per-aspect label columns scored apart (e.g. content,delivery,language_use or "
+        "accuracy,fluency,prosodic,completeness), on the label's classes and rater rule (default: none)",
+    )  # fmt: skip
+    parser.add_argument(
         "--rater-rule", default=d.rater_rule, choices=RATER_RULES,
         help="how the mean of several raters becomes a label (default: %(default)s)",
     )  # fmt: skip
@@ -170,6 +175,7 @@ def prepare_main(argv: list[str] | None = None) -> int:
             spacy_model=args.spacy_model,
             lm=args.lm,
             label_column=args.label_column,
+            aspect_columns=[c for c in args.aspect_columns.split(",") if c] if args.aspect_columns else None,
             rater_rule=args.rater_rule,
             classes=[int(c) for c in args.classes.split(",")] if args.classes else None,
             unknown_questions=args.unknown_questions.split(",") if args.unknown_questions else None,
@@ -257,16 +263,19 @@ def build_score_parser() -> argparse.ArgumentParser:
 
 def _print_table(scores, label_values) -> None:
     """One row per answer; a flagged answer's row ends with its flags and says it is not scored."""
-    header = ["file", "predicted", "expected", *(f"p({v})" for v in label_values)]
+    aspects = next((list(s.aspects) for s in scores if s.aspects), [])
+    header = ["file", "predicted", "expected", *(f"p({v})" for v in label_values), *aspects]
     rows = []
     for s in scores:
         if s.error:
             rows.append([s.file, "error", s.error])
             continue
         expected = f"{s.expected_score:.2f}" if s.expected_score is not None else "-"
-        rows.append([s.file, str(s.predicted), expected, *(f"{s.probabilities[v]:.3f}" for v in label_values)])
+        aspect_cells = [f"{s.aspects[a]:.2f}" if s.aspects.get(a) is not None else "-" for a in aspects]
+        rows.append([s.file, str(s.predicted), expected, *(f"{s.probabilities[v]:.3f}" for v in label_values),
+                     *aspect_cells])  # fmt: skip
     width = max(len(header[0]), *(len(r[0]) for r in rows))
-    print("  ".join([header[0].ljust(width), *(h.rjust(9) for h in header[1:]), "flags"]))
+    print("  ".join([header[0].ljust(width), *(h[:12].rjust(9) for h in header[1:]), "flags"]))
     for row, score in zip(rows, scores):
         if row[1] == "error":
             print(f"{row[0].ljust(width)}  error: {row[2]}")
@@ -301,7 +310,7 @@ def _score_corpus(scorer, args) -> list:
     from .data import SPLIT_COLUMN, load_corpus
     from .features.stage import Answer
     from .metrics import compute_ordinal_metrics
-    from .scoring import AsaScore, write_predictions
+    from .scoring import ASPECT_METRICS, AsaScore, write_predictions
 
     label_column, rater_rule = args.label_column, args.rater_rule
     recorded = scorer.recipe.get("labels") or {}
@@ -314,9 +323,15 @@ def _score_corpus(scorer, args) -> list:
             logger.info("labels from the %r column, as in training", label_column)
     if args.rater_rule is None:
         rater_rule = recorded.get("rater_rule") or "floor"
+    aspects = list(scorer.model.config.aspects or [])
+    with open(Path(args.corpus) / "metadata.csv", newline="", encoding="utf-8-sig") as handle:
+        header = [h.strip() for h in next(csv.reader(handle), [])]
+    # the aspect labels the model was trained on, when this corpus has every one of them
+    aspect_columns = aspects if aspects and all(a in header for a in aspects) else None
     corpus = load_corpus(
-        args.corpus, label_column=label_column, rater_rule=rater_rule, strict=False, require_labels=False
-    )
+        args.corpus, label_column=label_column, rater_rule=rater_rule, strict=False, require_labels=False,
+        aspect_columns=aspect_columns,
+    )  # fmt: skip
     rows, paths = corpus.rows_and_paths()
     if args.split:
         if not rows or SPLIT_COLUMN not in rows[0]:
@@ -324,7 +339,7 @@ def _score_corpus(scorer, args) -> list:
         keep = [i for i, r in enumerate(rows) if r[SPLIT_COLUMN] == args.split]
         rows, paths = [rows[i] for i in keep], [paths[i] for i in keep]
     failed = [AsaScore(p.file, p.response_id or "", error=p.reason) for p in corpus.problems]
-    answers, references = [], {}
+    answers, references, aspect_references = [], {}, {}
     for row, path in zip(rows, paths):
         rid = str(row["response_id"])
         try:
@@ -335,6 +350,8 @@ def _score_corpus(scorer, args) -> list:
         question = corpus.questions.get(str(row["question_id"]))
         answers.append(Answer(rid, wave, str(row["question_id"]), question, row.get("transcript") or None, path))
         references[rid] = row.get("label")
+        if aspect_columns:
+            aspect_references[rid] = row["aspect_labels"]
     for score in failed:
         logger.warning("%s: %s", score.file, score.error)
     scores = scorer.score_answers(answers, show_progress=True)
@@ -347,6 +364,10 @@ def _score_corpus(scorer, args) -> list:
         row.update({f"prob_{v}": score.probabilities.get(v) for v in scorer.label_values})
         if labelled:
             row["reference"] = references[score.response_id]
+        for j, name in enumerate(aspects):
+            row[f"aspect_{name}"] = score.aspects.get(name)
+            if aspect_columns:
+                row[f"aspect_{name}_reference"] = aspect_references[score.response_id][j]
         table.append(row)
     output = Path(args.output)
     write_predictions(output, table, scorer.label_values)
@@ -366,6 +387,17 @@ def _score_corpus(scorer, args) -> list:
             )
             metrics = {k: float(v) for k, v in metrics.items()}
             metrics["num_scored"] = len(pairs)
+            for j, name in enumerate(aspect_columns or []):
+                rated = [(s, index.get(aspect_references[s.response_id][j])) for s in scores if not s.error]
+                rated = [(s, r) for s, r in rated if r is not None]
+                if not rated:
+                    continue
+                probabilities = [[s.aspect_probabilities[name][v] for v in scorer.label_values] for s, _ in rated]
+                aspect = compute_ordinal_metrics(
+                    [max(range(len(p)), key=p.__getitem__) for p in probabilities], [r for _, r in rated],
+                    num_classes=len(scorer.label_values), expected=[sum(i * q for i, q in enumerate(p)) for p in probabilities],
+                )  # fmt: skip
+                metrics.update({f"aspect_{name}_{m}": float(aspect[m]) for m in ASPECT_METRICS if m in aspect})
             (output.parent / "metrics.json").write_text(json.dumps(metrics, indent=2))
             print(
                 f"{len(pairs)} answers: "
@@ -410,7 +442,8 @@ def score_main(argv: list[str] | None = None) -> int:
             if args.json:
                 keys = ("file", "scorable", "flags", "predicted", "expected_score", "probabilities", "transcript",
                         "words", "error")  # fmt: skip
-                print(json.dumps([{k: s.to_dict()[k] for k in keys} for s in scores], indent=2))
+                aspects = ("aspects", "aspect_probabilities") if scorer.model.config.aspects else ()
+                print(json.dumps([{k: s.to_dict()[k] for k in keys + aspects} for s in scores], indent=2))
             else:
                 _print_table(scores, scorer.label_values)
                 if args.timeline:

@@ -80,11 +80,14 @@ class AsaDataCollator:
         branches (`Sequence[str]`, *optional*): only build the inputs of these branches (default: all present).
         label_column (`str`, *optional*, defaults to `"label"`): the row key of the class index (``labels`` also
             works).
+        aspects (`bool`, *optional*, defaults to `False`): also pass the rows' ``aspect_labels`` (for a model with
+            aspect heads).
     """
 
     question_features: Mapping[str, Any] | None = None
     branches: Sequence[str] | None = None
     label_column: str = "label"
+    aspects: bool = False
     _warned: set = field(default_factory=set, repr=False)
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
@@ -107,6 +110,11 @@ class AsaDataCollator:
         label_key = self.label_column if self.label_column in rows[0] else "labels"
         if label_key in rows[0]:
             batch["labels"] = torch.tensor([int(row[label_key]) for row in rows], dtype=torch.long)
+        if self.aspects and rows[0].get("aspect_labels") is not None:
+            # class index of each aspect (config.aspects order); a negative value is an aspect not rated
+            batch["aspect_labels"] = torch.tensor(
+                [[int(v) for v in row["aspect_labels"]] for row in rows], dtype=torch.long
+            )
         return batch
 
     def _get(self, row: dict[str, Any], name: str):

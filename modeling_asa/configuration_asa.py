@@ -15,6 +15,7 @@ BRANCHES = ("content", "delivery", "language_use")
 LOSSES = ("ce", "lmcl", "corn")
 REGULARIZERS = ("none", "w_ranksim", "ranksim")
 BRANCH_ENCODERS = ("transformer", "pooled")
+ASPECT_SOURCES = ("fused", "branch")
 
 
 class AsaHybridConfig(PretrainedConfig):
@@ -121,6 +122,16 @@ class AsaHybridConfig(PretrainedConfig):
             Per-field standard deviation matching ``delivery_feature_mean``.
         language_use_inventory (`dict`, *optional*):
             The spaCy label inventory behind the language-use one-hots.
+        aspects (`list[str]`, *optional*):
+            Names of the rubric aspects scored apart (e.g. ``["content", "delivery", "language_use"]`` or
+            speechocean762's ``["accuracy", "fluency", "prosodic", "completeness"]``): one ordinal head per aspect
+            beside the holistic one, on the same classes, trained with the same loss and regulariser. ``None``: the
+            holistic head only.
+        aspect_loss_weights (`list[float]`, *optional*, defaults to 1.0 per aspect):
+            Weight of each aspect's loss (and regulariser) in the objective; the holistic loss has weight 1.
+        aspect_source (`str`, *optional*, defaults to `"fused"`):
+            What each aspect head reads: ``"fused"`` (the fused branch vectors, like the holistic head) or
+            ``"branch"`` (the CLS vector of the branch named like the aspect; needs aspect names that are branches).
 
     Example:
 
@@ -176,6 +187,9 @@ class AsaHybridConfig(PretrainedConfig):
         delivery_feature_mean: list[float] | None = None,
         delivery_feature_std: list[float] | None = None,
         language_use_inventory: dict | None = None,
+        aspects: list[str] | None = None,
+        aspect_loss_weights: list[float] | None = None,
+        aspect_source: str = "fused",
         **kwargs,
     ):
         if "id2label" not in kwargs and "num_labels" not in kwargs:
@@ -225,6 +239,13 @@ class AsaHybridConfig(PretrainedConfig):
         self.delivery_feature_mean = list(delivery_feature_mean) if delivery_feature_mean is not None else None
         self.delivery_feature_std = list(delivery_feature_std) if delivery_feature_std is not None else None
         self.language_use_inventory = language_use_inventory
+        self.aspects = list(aspects) if aspects else None
+        self.aspect_loss_weights = (
+            [float(w) for w in aspect_loss_weights]
+            if aspect_loss_weights is not None
+            else ([1.0] * len(self.aspects) if self.aspects else None)
+        )
+        self.aspect_source = aspect_source
         self.validate_asa()
 
     def validate_asa(self) -> None:
@@ -292,6 +313,23 @@ class AsaHybridConfig(PretrainedConfig):
             errors.append(f"ranksim_lambda must be > 0, got {self.ranksim_lambda!r}")
         if self.ranksim_gamma < 0:
             errors.append(f"ranksim_gamma must be >= 0, got {self.ranksim_gamma!r}")
+        if self.aspects:
+            if len(set(self.aspects)) != len(self.aspects):
+                errors.append(f"aspects must not repeat, got {self.aspects}")
+            weights = self.aspect_loss_weights or []
+            if len(weights) != len(self.aspects) or any(w < 0 for w in weights):
+                errors.append(
+                    f"aspect_loss_weights must be {len(self.aspects)} numbers >= 0 (one per aspect), got {weights}"
+                )
+            if self.aspect_source not in ASPECT_SOURCES:
+                errors.append(f"aspect_source must be one of {list(ASPECT_SOURCES)}, got {self.aspect_source!r}")
+            elif self.aspect_source == "branch" and self.branch_encoder != "transformer":
+                errors.append("aspect_source 'branch' needs branch_encoder 'transformer' (a CLS vector per branch)")
+            elif self.aspect_source == "branch" and any(a not in self.branches for a in self.aspects):
+                errors.append(
+                    f"aspect_source 'branch' feeds each aspect head from the branch of the same name; aspects "
+                    f"{[a for a in self.aspects if a not in self.branches]} are not branches of {self.branches}"
+                )
         for name in ("delivery_feature_names", "delivery_feature_mean", "delivery_feature_std"):
             value = getattr(self, name)
             if value is not None and len(value) != self.delivery_feature_size:

@@ -23,7 +23,21 @@ def _results_table(results: dict[str, dict[str, float]]) -> str:
         f"| {split} | " + " | ".join(f"{metrics.get(name, float('nan')):.3f}" for name in METRIC_COLUMNS) + " |"
         for split, metrics in results.items()
     ]
-    return "\n".join([header, rule, *rows])
+    table = "\n".join([header, rule, *rows])
+    # per aspect (a model with aspect heads): QWK and PCC of each aspect's score against its own label
+    aspects = sorted({k[len("aspect_") : -len("_qwk")] for m in results.values() for k in m
+                      if k.startswith("aspect_") and k.endswith("_qwk")})  # fmt: skip
+    if aspects:
+        splits = list(results)
+        lines = ["| aspect | " + " | ".join(f"{s} QWK | {s} PCC" for s in splits) + " |",
+                 "|---" * (1 + 2 * len(splits)) + "|"]  # fmt: skip
+        for aspect in aspects:
+            cells = [
+                f"{results[s].get(f'aspect_{aspect}_{m}', float('nan')):.3f}" for s in splits for m in ("qwk", "pcc")
+            ]
+            lines.append(f"| {aspect} | " + " | ".join(cells) + " |")
+        table += "\n\nEach aspect's score against its own label:\n\n" + "\n".join(lines)
+    return table
 
 
 def _model_index(model_name: str, results: dict[str, dict[str, float]], dataset_name: str) -> str:

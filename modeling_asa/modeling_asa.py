@@ -66,7 +66,11 @@ class AsaOrdinalClassifierOutput(ModelOutput):
             ``num_items_in_batch``).
         regularizer_loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given and
             `config.regularizer != "none"`):
-            W-RankSim of the output-layer weight, or batch-wise RankSim of `z`, unweighted.
+            W-RankSim of the output-layer weight, or batch-wise RankSim of `z`, unweighted (with aspects: plus each
+            aspect head's regulariser times its weight).
+        aspect_logits (`torch.FloatTensor` of shape `(batch, num_aspects, num_labels)`, *optional*, returned when
+            `config.aspects` is set):
+            Class scores of each aspect head (same classes and decoding as `logits`).
     """
 
     loss: torch.FloatTensor | None = None
@@ -75,6 +79,7 @@ class AsaOrdinalClassifierOutput(ModelOutput):
     fused_embedding: torch.FloatTensor | None = None
     main_loss: torch.FloatTensor | None = None
     regularizer_loss: torch.FloatTensor | None = None
+    aspect_logits: torch.FloatTensor | None = None
 
 
 def _downsample(features: torch.Tensor, mask: torch.Tensor, factor: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -458,21 +463,35 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         fused_size = self.asa.output_size
         # The pooled baseline standardises its inputs with training-split statistics (`fit_standardizer`)
         self.standardize = AsaStandardize(fused_size) if config.branch_encoder == "pooled" else None
+        self.head, z_size = self._make_head(fused_size)
+        self.classifier = self._make_classifier(z_size)
+        # one ordinal head per rubric aspect, on the same classes (config.aspects; none by default)
+        self.aspect_heads = self.aspect_classifiers = None
+        if config.aspects:
+            source_size = fused_size if config.aspect_source == "fused" else config.hidden_size
+            heads = [self._make_head(source_size) for _ in config.aspects]
+            self.aspect_heads = nn.ModuleList(head for head, _ in heads)
+            self.aspect_classifiers = nn.ModuleList(self._make_classifier(size) for _, size in heads)
+        self.post_init()
+
+    def _make_head(self, input_size: int) -> tuple[nn.Module, int]:
+        """The MLP H^o (or, for the pooled linear baseline, dropout only) and the size of its output ``z``."""
+        config = self.config
         if config.head_hidden_size:
-            self.head = nn.Sequential(
+            head = nn.Sequential(
                 nn.Dropout(config.hidden_dropout_prob),
-                nn.Linear(fused_size, config.head_hidden_size),
+                nn.Linear(input_size, config.head_hidden_size),
                 nn.GELU(),
                 nn.Dropout(config.hidden_dropout_prob),
             )
-            z_size = config.head_hidden_size
-        else:  # the pooled linear baseline: the output layer reads the standardised pooled features
-            self.head = nn.Dropout(config.hidden_dropout_prob)
-            z_size = fused_size
+            return head, config.head_hidden_size
+        # the pooled linear baseline: the output layer reads the standardised pooled features
+        return nn.Dropout(config.hidden_dropout_prob), input_size
+
+    def _make_classifier(self, z_size: int) -> nn.Linear:
         # CORN: one output per threshold (|C|-1); LMCL: cosine logits without bias
-        outputs = config.num_labels - 1 if config.loss == "corn" else config.num_labels
-        self.classifier = nn.Linear(z_size, outputs, bias=config.loss != "lmcl")
-        self.post_init()
+        outputs = self.config.num_labels - 1 if self.config.loss == "corn" else self.config.num_labels
+        return nn.Linear(z_size, outputs, bias=self.config.loss != "lmcl")
 
     @torch.no_grad()
     def fit_standardizer(self, batches) -> None:
@@ -504,25 +523,52 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         self.standardize.mean.copy_(mean.float())
         self.standardize.std.copy_(std.float())
 
-    def regularizer(self, z: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None = None):
+    def regularizer(
+        self,
+        z: torch.Tensor,
+        labels: torch.Tensor,
+        generator: torch.Generator | None = None,
+        classifier: nn.Linear | None = None,
+    ):
         """The configured rank regulariser (unweighted), or ``None`` when ``config.regularizer == "none"``.
 
         Args:
             z (`torch.Tensor` of shape `(batch, head_hidden_size)`): the batch's features (used by RankSim).
             labels (`torch.Tensor` of shape `(batch,)`): class indices (used by RankSim).
             generator (`torch.Generator`, *optional*): for RankSim's per-label sampling.
+            classifier (`nn.Linear`, *optional*): the output layer W-RankSim ranks (default: the holistic one).
         """
         if self.config.regularizer == "w_ranksim":
-            return w_ranksim_loss(self.classifier.weight, self.config.ranksim_lambda)
+            weight = (classifier if classifier is not None else self.classifier).weight
+            return w_ranksim_loss(weight, self.config.ranksim_lambda)
         if self.config.regularizer == "ranksim":
             return ranksim_loss(z, labels, self.config.ranksim_lambda, generator=generator)
         return None
 
-    def _main_loss(self, z, logits, labels, num_items_in_batch):
+    def _output(self, z: torch.Tensor, classifier: nn.Linear) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(class logits, CORN's raw threshold logits or None) of one output layer."""
+        if self.config.loss == "lmcl":
+            return lmcl_logits(z, classifier.weight, None, self.config.lmcl_scale, self.config.lmcl_margin), None
+        if self.config.loss == "corn":
+            corn_logits = classifier(z)
+            return corn_log_probabilities(corn_logits), corn_logits
+        return classifier(z), None
+
+    def _objective(self, z, logits, corn_logits, labels, num_items_in_batch, classifier):
+        """The main loss of one head (CE, LMCL or CORN) on its labelled answers."""
+        if self.config.loss == "corn":
+            loss = corn_loss(corn_logits, labels, self.num_labels)
+            if num_items_in_batch is not None:  # a batch mean, rescaled to the accumulated batch
+                loss = loss * labels.numel() / num_items_in_batch
+            return loss
+        return self._main_loss(z, logits, labels, num_items_in_batch, classifier)
+
+    def _main_loss(self, z, logits, labels, num_items_in_batch, classifier=None):
         """Cross-entropy (LMCL: on the margin logits while training), class-weighted when configured; a sum over
         ``num_items_in_batch`` under gradient accumulation, else a batch mean."""
         if self.config.loss == "lmcl" and self.training:
-            logits = lmcl_logits(z, self.classifier.weight, labels, self.config.lmcl_scale, self.config.lmcl_margin)
+            weight = (classifier if classifier is not None else self.classifier).weight
+            logits = lmcl_logits(z, weight, labels, self.config.lmcl_scale, self.config.lmcl_margin)
         per_item = cross_entropy_loss(logits, labels, reduction="none")
         if self.config.class_weights is not None:
             per_item = per_item * per_item.new_tensor(self.config.class_weights)[labels]
@@ -539,6 +585,7 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         language_use_features: torch.Tensor | None = None,
         language_use_attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        aspect_labels: torch.Tensor | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
         return_dict: bool | None = None,
     ) -> AsaOrdinalClassifierOutput | tuple:
@@ -549,13 +596,16 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
                 See [`AsaHybridModel.forward`].
             labels (`torch.LongTensor` of shape `(batch,)`, *optional*):
                 Class indices in ``[0, num_labels)``; when given the main loss and the regulariser are computed.
+            aspect_labels (`torch.LongTensor` of shape `(batch, num_aspects)`, *optional*):
+                Class indices of each aspect (``config.aspects`` order; a negative value: not rated); with
+                ``labels``, each aspect head's loss and regulariser join the objective, times its weight.
             num_items_in_batch (`int` or `torch.Tensor`, *optional*):
                 Number of labelled items in the whole accumulated batch (passed by the Trainer under gradient
                 accumulation); the main loss is then ``sum / num_items_in_batch`` instead of a per-batch mean.
             return_dict (`bool`, *optional*): return an [`AsaOrdinalClassifierOutput`] (default) or a tuple.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        fused = self.asa(
+        hybrid = self.asa(
             acoustic_features=acoustic_features,
             acoustic_attention_mask=acoustic_attention_mask,
             question_features=question_features,
@@ -565,16 +615,17 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
             language_use_features=language_use_features,
             language_use_attention_mask=language_use_attention_mask,
             return_dict=True,
-        ).pooler_output
-        z = self.head(fused if self.standardize is None else self.standardize(fused))
-        weight = self.classifier.weight
-        if self.config.loss == "lmcl":
-            logits = lmcl_logits(z, weight, None, self.config.lmcl_scale, self.config.lmcl_margin)
-        elif self.config.loss == "corn":
-            corn_logits = self.classifier(z)
-            logits = corn_log_probabilities(corn_logits)
-        else:
-            logits = self.classifier(z)
+        )
+        fused = hybrid.pooler_output
+        head_input = fused if self.standardize is None else self.standardize(fused)
+        z = self.head(head_input)
+        logits, corn_logits = self._output(z, self.classifier)
+        aspects = []  # (z, logits, corn logits) per aspect head
+        if self.aspect_heads is not None:
+            for name, head, classifier in zip(self.config.aspects, self.aspect_heads, self.aspect_classifiers):
+                source = head_input if self.config.aspect_source == "fused" else getattr(hybrid, f"{name}_embedding")
+                z_aspect = head(source)
+                aspects.append((z_aspect, *self._output(z_aspect, classifier)))
 
         loss = main_loss = regularizer_loss = None
         if labels is not None:
@@ -584,14 +635,27 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
                     f"labels must be class indices in [0, {self.num_labels}), got values in "
                     f"[{int(labels.min())}, {int(labels.max())}]"
                 )
-            if self.config.loss == "corn":
-                loss = corn_loss(corn_logits, labels, self.num_labels)
-                if num_items_in_batch is not None:  # a batch mean, rescaled to the accumulated batch
-                    loss = loss * labels.numel() / num_items_in_batch
-            else:
-                loss = self._main_loss(z, logits, labels, num_items_in_batch)
-            main_loss = loss
+            main_loss = self._objective(z, logits, corn_logits, labels, num_items_in_batch, self.classifier)
             regularizer_loss = self.regularizer(z, labels)
+            if aspects and aspect_labels is not None:
+                aspect_labels = aspect_labels.to(logits.device).long().reshape(len(labels), len(aspects))
+                if aspect_labels.max() >= self.num_labels:
+                    raise ValueError(f"aspect_labels must be class indices below {self.num_labels} (negative: not "
+                                     f"rated), got {int(aspect_labels.max())}")  # fmt: skip
+                weights = self.config.aspect_loss_weights
+                for i, ((z_a, logits_a, corn_a), classifier) in enumerate(zip(aspects, self.aspect_classifiers)):
+                    rated = aspect_labels[:, i] >= 0
+                    if not bool(rated.any()):
+                        continue
+                    target = aspect_labels[rated, i]
+                    corn_rated = corn_a[rated] if corn_a is not None else None
+                    main_loss = main_loss + weights[i] * self._objective(
+                        z_a[rated], logits_a[rated], corn_rated, target, num_items_in_batch, classifier
+                    )
+                    extra = self.regularizer(z_a[rated], target, classifier=classifier)
+                    if extra is not None:
+                        regularizer_loss = regularizer_loss + weights[i] * extra
+            loss = main_loss
             if regularizer_loss is not None:  # the whole objective: any loop that backpropagates `loss` is the paper's
                 loss = main_loss + self.config.ranksim_gamma * regularizer_loss
 
@@ -602,6 +666,7 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
             fused_embedding=fused,
             main_loss=main_loss,
             regularizer_loss=regularizer_loss,
+            aspect_logits=torch.stack([a[1] for a in aspects], dim=1) if aspects else None,
         )
         return output if return_dict else output.to_tuple()
 

@@ -84,12 +84,67 @@ def prediction_rows(
     return rows
 
 
+ASPECT_METRICS = ("accuracy", "macro_f1", "qwk", "pcc")
+"""The metrics reported per aspect (``aspect_<name>_<metric>`` in ``asa_results.json`` and ``metrics.json``)."""
+
+
+def aspect_predictions(predictions: Any, config: Any) -> np.ndarray | None:
+    """The ``(n, num_aspects, |C|)`` aspect logits in `Trainer.predict`'s output, or ``None`` without aspect heads."""
+    if not getattr(config, "aspects", None) or not isinstance(predictions, (tuple, list)):
+        return None
+    found = [np.asarray(p) for p in predictions if np.asarray(p).ndim == 3]
+    return found[0] if found else None
+
+
+def aspect_metrics(aspect_logits: np.ndarray, aspect_labels: Sequence[Sequence[int]], config: Any) -> dict[str, float]:
+    """``aspect_<name>_<metric>`` for each aspect, on the answers rated on it (class indices; negative: not rated)."""
+    from .metrics import compute_ordinal_metrics, expected_scores
+
+    labels = np.asarray([list(map(int, row)) for row in aspect_labels], dtype=np.int64)
+    out: dict[str, float] = {}
+    for i, name in enumerate(config.aspects):
+        rated = labels[:, i] >= 0
+        if not rated.any():
+            continue
+        logits = np.asarray(aspect_logits[rated, i], dtype=np.float64)
+        metrics = compute_ordinal_metrics(
+            logits.argmax(-1),
+            labels[rated, i],
+            num_classes=config.num_labels,
+            expected=expected_scores(softmax(logits)),
+        )
+        out.update({f"aspect_{name}_{m}": float(metrics[m]) for m in ASPECT_METRICS if m in metrics})
+    return out
+
+
+def add_aspect_columns(
+    rows: list[dict[str, Any]],
+    aspect_logits: np.ndarray,
+    aspects: Sequence[str],
+    label_values: Sequence[Any],
+    references: Sequence[Sequence[int]] | None = None,
+) -> list[dict[str, Any]]:
+    """Add each aspect's expected score (``aspect_<name>``), predicted level and, when given, reference level to
+    prediction rows (in place; returned too)."""
+    values = np.asarray(label_values, dtype=np.float64)
+    for i, row in enumerate(rows):
+        for j, name in enumerate(aspects):
+            p = softmax(aspect_logits[i, j])
+            row[f"aspect_{name}"] = float(np.dot(p, values))
+            row[f"aspect_{name}_predicted"] = label_values[int(p.argmax())]
+            if references is not None:
+                index = int(references[i][j])
+                row[f"aspect_{name}_reference"] = label_values[index] if index >= 0 else None
+    return rows
+
+
 def write_predictions(path: str | os.PathLike, rows: list[dict[str, Any]], label_values: Sequence[Any]) -> Path:
     """Write :func:`prediction_rows` to a CSV file (probabilities with 6 decimals; ``asa-score`` adds ``error``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = ["response_id", "predicted", "expected_score", *(f"prob_{v}" for v in label_values)]
     columns += [name for name in ("reference", "flags", "error") if rows and name in rows[0]]
+    columns += [name for name in (rows[0] if rows else {}) if name.startswith("aspect_")]
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -120,6 +175,9 @@ class AsaScore:
         evidence: What the flags were decided on (:data:`~modeling_asa.features.relevance.RELEVANCE_FIELDS`;
             ``None`` where undefined); empty without a relevance stage.
         error: Why the answer could not be scored (one line), else ``None``.
+        aspects: For a model with aspect heads, each aspect's expected score (e.g. ``{"content": 3.2, "delivery":
+            2.8, "language_use": 3.0}``); empty otherwise.
+        aspect_probabilities: Each aspect's label value -> probability.
     """
 
     file: str
@@ -132,6 +190,8 @@ class AsaScore:
     flags: list[str] = field(default_factory=list)
     evidence: dict[str, float | None] = field(default_factory=dict)
     error: str | None = None
+    aspects: dict[str, float | None] = field(default_factory=dict)
+    aspect_probabilities: dict[str, dict[Any, float]] = field(default_factory=dict)
 
     @property
     def scorable(self) -> bool:
@@ -143,6 +203,10 @@ class AsaScore:
         out = asdict(self)
         out["scorable"] = self.scorable
         out["probabilities"] = {str(k): v for k, v in self.probabilities.items()}
+        out["aspect_probabilities"] = {
+            name: {str(k): v for k, v in probabilities.items()}
+            for name, probabilities in self.aspect_probabilities.items()
+        }
         return out
 
 
@@ -167,14 +231,15 @@ def load_stages(
     device: str | None = None,
     batch_size: int = 8,
     where: str = "the model",
+    folder: str | os.PathLike | None = None,
 ) -> dict[str, FeatureStage]:
     """Rebuild a recipe's stages (:func:`~modeling_asa.features.recipe.stages_from_recipe`), check every model
-    before anything loads (one line each), then load them.
+    before anything loads (one line each), then load them. ``folder``: the model folder the recipe came from.
 
     Raises:
         RecipeError: A recorded model missing here without an override, or a model option that cannot be resolved.
     """
-    stages = stages_from_recipe(recipe, overrides, device=device, batch_size=batch_size, where=where)
+    stages = stages_from_recipe(recipe, overrides, device=device, batch_size=batch_size, where=where, folder=folder)
     unresolved = model_option_problems(stage_models(stages))
     if unresolved:
         raise RecipeError("; ".join(unresolved))
@@ -255,7 +320,9 @@ class AsaScorer:
             folder = Path(_download(str(model_name_or_path), revision))
         recipe = load_recipe(folder)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        stages = load_stages(recipe, model_options, device=device, batch_size=batch_size, where=str(folder))
+        stages = load_stages(
+            recipe, model_options, device=device, batch_size=batch_size, where=str(folder), folder=folder
+        )
         model = AsaHybridForOrdinalClassification.from_pretrained(str(folder)).to(device)
         return cls(
             model, recipe, stages, batch_size=batch_size, thresholds=Thresholds.load(folder, **(thresholds or {}))
@@ -415,11 +482,21 @@ class AsaScorer:
             batch = self.collator(rows)
             device = next(self.model.parameters()).device
             with torch.inference_mode():
-                logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
-            for score, row in zip(kept, prediction_rows([s.response_id for s in kept], logits, self.label_values)):
+                out = self.model(**{k: v.to(device) for k, v in batch.items()})
+            logits = out.logits.float().cpu().numpy()
+            aspects = self.model.config.aspects or []
+            aspect_logits = out.aspect_logits.float().cpu().numpy() if aspects else None
+            for i, (score, row) in enumerate(
+                zip(kept, prediction_rows([s.response_id for s in kept], logits, self.label_values))
+            ):
                 score.predicted = row["predicted"]
                 score.expected_score = row["expected_score"]
                 score.probabilities = {v: row[f"prob_{v}"] for v in self.label_values}
+                for j, name in enumerate(aspects):
+                    p = softmax(aspect_logits[i, j])
+                    score.aspect_probabilities[name] = {v: float(p[k]) for k, v in enumerate(self.label_values)}
+                    numeric = all(isinstance(v, (int, float)) for v in self.label_values)
+                    score.aspects[name] = float(np.dot(p, np.asarray(self.label_values, float))) if numeric else None
         return scores
 
 
@@ -462,7 +539,7 @@ def _pipeline_class():
             if scorer is None:
                 folder = Path(model.config._name_or_path)
                 recipe = load_recipe(folder)
-                stages = load_stages(recipe, device=str(self.device), where=str(folder))
+                stages = load_stages(recipe, device=str(self.device), where=str(folder), folder=folder)
                 scorer = AsaScorer(model, recipe, stages, thresholds=Thresholds.load(folder))
             self.scorer = scorer
 
@@ -493,8 +570,12 @@ def register_pipeline() -> None:
 
 
 __all__ = [
+    "ASPECT_METRICS",
     "AsaScore",
     "AsaScorer",
+    "add_aspect_columns",
+    "aspect_metrics",
+    "aspect_predictions",
     "label_value",
     "load_stages",
     "prediction_rows",

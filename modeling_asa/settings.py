@@ -45,6 +45,8 @@ class PrepareSettings:
         spacy_model: spaCy pipeline for the language-use one-hots.
         lm: kenlm ARPA or binary LM; ``None`` leaves ``lm_log10_prob`` undefined.
         label_column, rater_rule, classes: how labels are read (see `modeling_asa.data.load_corpus`).
+        aspect_columns: per-aspect label columns scored apart by a model with aspect heads (same classes and
+            rater rule as the label).
         unknown_questions, unknown_fraction, group_by, seed: the split (see `modeling_asa.data.assign_splits`);
             a ``split`` column in ``metadata.csv`` wins over them.
         limit: only the first ``limit`` responses (in ``metadata.csv`` order), for trials.
@@ -70,6 +72,7 @@ class PrepareSettings:
     spacy_model: str = "en_core_web_sm"
     lm: str | None = None
     label_column: str | None = None
+    aspect_columns: list[str] | None = None
     rater_rule: str = "floor"
     classes: list[int] | None = None
     unknown_questions: list[str] | None = None

@@ -85,6 +85,10 @@ class AsaTrainer(Trainer):
                     "foreach": True,
                 },
             )
+        if self.args.label_names is None:
+            # the holistic labels only: a model with aspect heads also takes `aspect_labels`, which join its loss
+            # but are not the labels that predictions and metrics pair with
+            self.label_names = ["labels"]
         self._component_sums: dict[str, tuple[float, int]] = {}
         self._component_count = 0
 

@@ -48,6 +48,39 @@ LEVEL_ID = "asa-level"
 LEVEL_PREFIX = "Predicted level:"
 NOT_SCORED = "Could not score this recording:"
 TITLE = "Automatic speech assessment"
+LEVEL_WORDS = ("very limited", "limited", "adequate", "good", "very good")
+"""How the page words a score by its place on the scale (lowest fifth to highest fifth)."""
+
+
+def level_words(value: float, label_values: Sequence[Any]) -> str:
+    """The rubric's words for a score on the model's scale (e.g. 3.2 on 1-5: "adequate")."""
+    low, high = float(min(label_values)), float(max(label_values))
+    position = 0.0 if high == low else (float(value) - low) / (high - low)
+    return LEVEL_WORDS[min(len(LEVEL_WORDS) - 1, max(0, round(position * (len(LEVEL_WORDS) - 1))))]
+
+
+def explain_expected(value: float, label_values: Sequence[Any]) -> str:
+    """The expected score in plain words: where it lies between two levels."""
+    low = max((v for v in label_values if v <= value), default=min(label_values))
+    high = min((v for v in label_values if v >= value), default=max(label_values))
+    if low == high or abs(value - round(value)) < 0.05:
+        where = f"about level {round(value)}"
+    else:
+        where = f"between levels {low} and {high}, nearer {low if value - low < high - value else high}"
+    return (
+        f"Expected score: {value:.2f}: {where} ({level_words(value, label_values)}). It is the average of the "
+        "levels, each weighted by how likely the model finds it."
+    )
+
+
+def aspects_text(aspects: Mapping[str, float | None], label_values: Sequence[Any]) -> str:
+    """One line per rubric aspect: its score and the rubric's words."""
+    lines = [
+        f"- **{name.replace('_', ' ').capitalize()}**: {value:.2f} ({level_words(value, label_values)})"
+        for name, value in aspects.items()
+        if value is not None
+    ]
+    return ("\n\nEach aspect on its own:\n\n" + "\n".join(lines)) if lines else ""
 
 
 class ScoringProblem(Exception):
@@ -101,15 +134,30 @@ def _new_figure(width: float, height: float) -> Figure:
     return figure
 
 
-def probability_figure(probabilities: Mapping[Any, float], predicted: Any = None) -> Figure:
-    """A bar chart of the class probabilities (the predicted class highlighted).
+def probability_figure(
+    probabilities: Mapping[Any, float], predicted: Any = None, aspects: Mapping[str, float | None] | None = None
+) -> Figure:
+    """A bar chart of the class probabilities (the predicted class highlighted) and, for a model with aspect heads,
+    a second small chart of each aspect's score on the same scale.
 
     Args:
         probabilities: Label value -> probability, in the model's class order.
         predicted: The predicted label value.
+        aspects: Aspect name -> expected score (``AsaScore.aspects``).
     """
-    figure = _new_figure(5.0, 2.8)
-    axes = figure.add_subplot()
+    shown = {k: v for k, v in (aspects or {}).items() if v is not None}
+    figure = _new_figure(8.5 if shown else 5.0, 2.8)
+    axes = figure.add_subplot(1, 2, 1) if shown else figure.add_subplot()
+    if shown:
+        scale = [float(v) for v in probabilities]
+        side = figure.add_subplot(1, 2, 2)
+        names = [n.replace("_", " ") for n in shown]
+        bars = side.barh(names, [v - min(scale) for v in shown.values()], left=min(scale), color="tab:green")
+        side.bar_label(bars, labels=[f"{v:.1f}" for v in shown.values()], fontsize=8)
+        side.set_xlim(min(scale), max(scale) + 0.3)
+        side.invert_yaxis()
+        side.set_xlabel("score")
+        side.set_title("Each aspect")
     labels = [str(label) for label in probabilities]
     values = [float(p) for p in probabilities.values()]
     colours = ["tab:orange" if label == predicted else "tab:blue" for label in probabilities]
@@ -117,8 +165,8 @@ def probability_figure(probabilities: Mapping[Any, float], predicted: Any = None
     axes.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=8)
     axes.set_ylim(0, 1.1)
     axes.set_xlabel("level")
-    axes.set_ylabel("probability")
-    axes.set_title("Class probabilities")
+    axes.set_ylabel("how likely")
+    axes.set_title("How likely each level is")
     return figure
 
 
@@ -164,7 +212,7 @@ def timeline_figure(words: Sequence[Mapping[str, Any]], pitch_field: str = PITCH
     top = max(pitches) if pitches else baseline
     axes.set_ylim(baseline - 1.0, top + 3.0)
     axes.set_xlim(0.0, max(float(w["end"]) for w in words) + 0.2)
-    axes.set_ylabel("pitch (semitones re 100 Hz)" if pitch_field.endswith("_st") else pitch_field)
+    axes.set_ylabel("voice pitch (higher up)" if pitch_field.endswith("_st") else pitch_field)
     return figure
 
 
@@ -236,8 +284,9 @@ class ScorePage:
         question = (typed or "").strip() or (picked or "").strip() or None
         try:
             result = self.run(audio, question)
+            labels = self.scorer.label_values
             expected = (
-                f"Expected score: {result.expected_score:.2f} (probability-weighted)"
+                explain_expected(result.expected_score, labels) + aspects_text(result.aspects, labels)
                 if result.expected_score is not None
                 else "Expected score: n/a (the labels are not numbers)"
             )
@@ -254,7 +303,7 @@ class ScorePage:
             return (
                 f"### {LEVEL_PREFIX} {result.predicted}",
                 expected,
-                probability_figure(result.probabilities, result.predicted),
+                probability_figure(result.probabilities, result.predicted, result.aspects),
                 result.transcript or "",
                 timeline_figure(result.words),
             )
@@ -298,9 +347,11 @@ class ScorePage:
                 with gr.Column():
                     level = gr.Markdown(elem_id=LEVEL_ID)
                     expected = gr.Markdown(elem_id="asa-expected")
-                    probabilities = gr.Plot(label="Class probabilities", format="png", elem_id="asa-probabilities")
-            transcript = gr.Textbox(label="Transcript", interactive=False, elem_id="asa-transcript")
-            timeline = gr.Plot(label="Word timeline (pitch per word)", format="png", elem_id="asa-timeline")
+                    probabilities = gr.Plot(label="How likely each level is (and each aspect's score)", format="png",
+                                            elem_id="asa-probabilities")  # fmt: skip
+            transcript = gr.Textbox(label="What the recogniser heard", interactive=False, elem_id="asa-transcript")
+            timeline = gr.Plot(label="The words heard, in time (height: voice pitch)", format="png",
+                               elem_id="asa-timeline")  # fmt: skip
             if self.examples:
                 gr.Examples(examples=self.examples, inputs=[audio, typed], label="Examples")
             button.click(

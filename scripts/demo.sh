@@ -50,6 +50,7 @@ asa-prepare "$DATA/gept" --output "$DATA/features" \
     --acoustic-encoder "$ACOUSTIC_ENCODER" --context-encoder "$CONTEXT_ENCODER" \
     --recognizer "$RECOGNIZER" --ctc-model "$CTC_MODEL" --asr-model "$ASR_MODEL" --spacy-model "$SPACY_MODEL" \
     "${LM_ARGS[@]}" \
+    --aspect-columns content,delivery,language_use \
     --acoustic-window trimmed  # 5x faster than full (results/asr/); INFO logs progress once a minute in a log file
 
 # A smaller hybrid than the paper's (one 128-wide layer per branch, Whisper frames pooled by 8, lr 1e-3): chosen on
@@ -72,6 +73,8 @@ train "$BASELINE" none
 step 7 "comparison on held-out test takers, and one held-out answer scored"
 python -m modeling_asa.tools.compare_runs "$MODEL" "$BASELINE" --labels "LMCL + W-RankSim,LMCL" \
     --splits test_known,test_unknown
+echo "each aspect's score against the test takers' hidden abilities (held-out answers of both test splits):"
+python -m modeling_asa.tools.evaluate_aspects "$MODEL" --corpus "$DATA/gept"
 read -r ANSWER LABEL QUESTION < <(python - "$DATA/gept" <<'EOF'
 import csv, json, sys
 from pathlib import Path

@@ -205,7 +205,8 @@ def feature_threads():
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them.
+    """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them (with aspect
+    heads: the corpus's ``fluency`` and ``accuracy`` columns).
 
     The model folder records its tiny feature models by name (it travels); they live in ``root``, which is the
     models directory (``$ASA_MODELS_DIR``) for the whole test session.
@@ -240,7 +241,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     settings = PrepareSettings(
         acoustic_encoder=models["whisper"], context_encoder=models["bert"], ctc_model=models["ctc"],
         asr_model=models["ctc_multi"], recognizer=models["recognizer"], spacy_model=SPACY, group_by="speaker_id",
-        unknown_fraction=0.34, device="cpu", stages=stages,
+        unknown_fraction=0.34, device="cpu", stages=stages, aspect_columns=["fluency", "accuracy"],
     )  # fmt: skip
     # a fixed thread count: the CTC posteriors' float sums depend on it, and the parity test recomputes them bit for bit
     with feature_threads():

@@ -478,3 +478,36 @@ def test_shared_corpus_loads():
     assert all(q in corpus.questions for q in ds["question_id"])
     wave = load_audio(ds[0]["audio"]["path"])
     assert wave.dtype == np.float32 and len(wave) > 16000
+
+
+# --------------------------------------------------------------------------- aspect columns
+
+
+def test_aspect_columns_become_aspect_labels(make_corpus):
+    """Each aspect column is read like the label: a raters' mean is reduced by the rater rule, on the label's classes."""
+    rows = [{**row, "fluency": v, "accuracy": a} for row, v, a in
+            zip(_rows(4), ("1", "2.5", "3", "1.5"), ("3", "2", "1", "2"))]  # fmt: skip
+    root = make_corpus(rows=rows)
+    corpus = load_corpus(root, aspect_columns=["fluency", "accuracy"])
+    assert corpus.aspects == ["fluency", "accuracy"]
+    assert corpus.dataset["aspect_labels"] == [[1, 3], [2, 2], [3, 1], [1, 2]]  # 2.5 -> 2, 1.5 -> 1 (floor)
+    rounded = load_corpus(root, aspect_columns=["fluency"], rater_rule="round")
+    assert rounded.dataset["aspect_labels"] == [[1], [3], [3], [2]]
+    assert "aspect_labels" not in load_corpus(root).dataset.column_names  # without the option nothing changes
+
+
+def test_bad_aspect_values_are_problems_of_their_rows(make_corpus):
+    rows = [{**row, "fluency": v} for row, v in zip(_rows(4), ("1", "", "x", "9"))]
+    root = make_corpus(rows=rows)
+    with pytest.raises(CorpusError) as caught:
+        load_corpus(root, aspect_columns=["fluency"])
+    reasons = _reasons(caught.value.problems)
+    assert "missing aspect label in column 'fluency'" in reasons
+    assert "non-numeric aspect label 'x' in column 'fluency'" in reasons
+    assert any(r.startswith("aspect label 9 in column 'fluency' is not one of the label's classes") for r in reasons)
+    kept = load_corpus(root, aspect_columns=["fluency"], strict=False)  # the other answers go on
+    assert kept.dataset["response_id"] == ["r0"] and len(kept.problems) == 3
+    with pytest.raises(CorpusError, match="aspect label 9 in column 'fluency' outside the declared classes"):
+        load_corpus(root, aspect_columns=["fluency"], classes=[1, 2, 3, 4, 5])
+    with pytest.raises(CorpusError, match=r"missing aspect column\(s\) delivery; found: file_name"):
+        load_corpus(root, aspect_columns=["delivery"], strict=False)

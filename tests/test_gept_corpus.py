@@ -118,12 +118,13 @@ def test_layout_labels_and_splits(corpus):
     assert "transcript" not in rows[0]  # the words come from the ASR model, as in a real test
 
 
-def _moves_with_level(rows, value) -> tuple[list[float], float]:
-    """Mean of ``value`` at hidden levels 1, 3 and 5, and its Spearman correlation with the level over answers."""
+def _moves_with_level(rows, value, ability: str = "hidden_level") -> tuple[list[float], float]:
+    """Mean of ``value`` at levels 1, 3 and 5 of an ability (default the hidden level; an aspect's ability rounded),
+    and its Spearman correlation with that ability over answers."""
     from scipy.stats import spearmanr
 
     values = np.array([value(r) for r in rows], dtype=float)
-    levels = np.array([int(r["hidden_level"]) for r in rows])
+    levels = np.array([round(float(r[ability])) for r in rows])
     means = [float(values[levels == level].mean()) for level in (1, 3, 5)]
     return means, float(spearmanr(values, levels).statistic)
 
@@ -133,18 +134,46 @@ def _moves_with_level(rows, value) -> tuple[list[float], float]:
     "aspect",
     ["speaking rate", "filler rate", "pitch variation", "grammar-error rate", "idea units covered"],
 )
-def test_every_aspect_moves_with_the_hidden_level(corpus, aspect):
+def test_every_aspect_moves_with_its_ability(corpus, aspect):
     rows = _rows(corpus)
-    value, sign = {
-        "speaking rate": (lambda r: int(r["n_words"]) / sf.info(corpus / r["file_name"]).duration, 1),  # measured
-        "filler rate": (lambda r: int(r["n_fillers"]) / int(r["n_spoken_tokens"]), -1),
-        "pitch variation": (lambda r: float(r["pitch_range"]), 1),
-        "grammar-error rate": (lambda r: int(r["n_grammar_errors"]) / int(r["n_words"]), -1),
-        "idea units covered": (lambda r: int(r["units_covered"]), 1),
-    }[aspect]
-    (low, mid, high), rho = _moves_with_level(rows, value)
+    value, sign, ability = {
+        "speaking rate": (lambda r: int(r["n_words"]) / sf.info(corpus / r["file_name"]).duration, 1,  # measured
+                          "delivery_ability"),
+        "filler rate": (lambda r: int(r["n_fillers"]) / int(r["n_spoken_tokens"]), -1, "delivery_ability"),
+        "pitch variation": (lambda r: float(r["pitch_range"]), 1, "delivery_ability"),
+        "grammar-error rate": (lambda r: int(r["n_grammar_errors"]) / int(r["n_words"]), -1, "language_use_ability"),
+        "idea units covered": (lambda r: int(r["units_covered"]), 1, "content_ability"),
+    }[aspect]  # fmt: skip
+    (low, mid, high), rho = _moves_with_level(rows, value, ability)
     assert sign * low < sign * mid < sign * high, (aspect, low, mid, high)
     assert sign * rho > 0.3, (aspect, rho)
+
+
+@needs_espeak
+def test_aspects_are_rated_and_partly_independent(corpus):
+    """The three abilities correlate about 0.7 (a rubric's aspects, not one ability three times); each aspect is
+    rated (two raters' mean, read with --aspect-columns) and its rating follows its own ability more than the
+    holistic label does; an off-task answer gets the lowest content rating and at most level 2."""
+    from scipy.stats import spearmanr
+
+    from modeling_asa.data import load_corpus
+
+    rows = _rows(corpus)
+    aspects = ("content", "delivery", "language_use")
+    abilities = np.array([[float(r[f"{a}_ability"]) for a in aspects] for r in rows])
+    correlations = np.corrcoef(abilities.T)[np.triu_indices(3, 1)]
+    assert ((correlations > 0.45) & (correlations < 0.85)).all(), correlations
+    loaded = load_corpus(corpus, aspect_columns=list(aspects))
+    by_id = {r["response_id"]: r for r in rows}
+    labels = np.array(loaded.dataset["label"])
+    aspect_labels = np.array(loaded.dataset["aspect_labels"])
+    for i, aspect in enumerate(aspects):
+        ability = [float(by_id[rid][f"{aspect}_ability"]) for rid in loaded.dataset["response_id"]]
+        own, holistic = spearmanr(aspect_labels[:, i], ability).statistic, spearmanr(labels, ability).statistic
+        assert own > holistic, (aspect, own, holistic)
+    off_task = [r for r in rows if r["on_topic"] == "0"]
+    assert off_task and all(float(r["content"]) == 1.0 for r in off_task)
+    assert all(math.floor((int(r["rater_1"]) + int(r["rater_2"])) / 2) <= 2 for r in off_task)
 
 
 @needs_espeak
@@ -192,6 +221,8 @@ def test_main_job_end_to_end_with_tiny_models(trained, tmp_path):
     assert f"{results['test_unknown']['qwk']:.3f}" in table_row  # the printed figures are the run's own
     assert (tmp_path / "demo" / "README.md").is_file() and (tmp_path / "demo" / "feature_recipe.json").is_file()
     assert "predicted" in out and "start s" in out  # the held-out answer's score and word timeline
+    assert "Spearman: aspect score vs ability" in out  # each aspect against the hidden abilities
+    assert "content" in next(line for line in out.splitlines() if line.startswith("file "))  # aspects in the table
     rerun = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], env=env, capture_output=True, text=True,
                            cwd=tmp_path, timeout=600, check=False)  # fmt: skip
     assert rerun.returncode == 0 and "reusing" in rerun.stdout and "already complete" in rerun.stderr

@@ -340,3 +340,36 @@ def test_remote_code_loads_without_the_package(tester, tmp_path):
         assert torch.equal(remote["pooled"], model.asa(**inputs).pooler_output)
     for name, value in model.state_dict().items():
         assert torch.equal(remote["state"][name], value), name
+
+
+@pytest.mark.parametrize("source", ["fused", "branch"])
+@pytest.mark.parametrize("loss,regularizer", [("ce", "w_ranksim"), ("lmcl", "ranksim"), ("corn", "none")])
+def test_aspect_heads(tester, source, loss, regularizer):
+    """One head per aspect beside the holistic one: their logits, and their losses and regularisers in the objective
+    (times their weights); an unrated aspect (negative label) adds nothing."""
+    aspects = ["content", "delivery"]
+    config = tester.get_config(aspects=aspects, aspect_source=source, loss=loss, regularizer=regularizer,
+                               aspect_loss_weights=[1.0, 0.5])  # fmt: skip
+    model = AsaHybridForOrdinalClassification(config).eval()
+    inputs, labels = tester.get_inputs(config), torch.tensor([0, 1, 4])
+    holistic_only = model(**inputs, labels=labels)
+    assert holistic_only.aspect_logits.shape == (3, 2, config.num_labels)
+    out = model(**inputs, labels=labels, aspect_labels=torch.tensor([[0, 1], [2, 3], [4, 0]]))
+    assert torch.allclose(out.logits, holistic_only.logits)
+    assert out.main_loss > holistic_only.main_loss
+    unrated = model(**inputs, labels=labels, aspect_labels=torch.full((3, 2), -1))
+    assert torch.allclose(unrated.loss, holistic_only.loss)
+    # the weight: aspect 1's loss counts half
+    only_second = model(**inputs, labels=labels, aspect_labels=torch.tensor([[-1, 1], [-1, 3], [-1, 0]]))
+    model.config.aspect_loss_weights = [1.0, 1.0]
+    doubled = model(**inputs, labels=labels, aspect_labels=torch.tensor([[-1, 1], [-1, 3], [-1, 0]]))
+    extra, extra_doubled = only_second.main_loss - holistic_only.main_loss, doubled.main_loss - holistic_only.main_loss
+    assert torch.allclose(2 * extra, extra_doubled, atol=1e-6)
+
+
+def test_aspect_config_errors(tester):
+    with pytest.raises(ValueError, match=r"aspects \['fluency'\] are not branches"):
+        tester.get_config(aspects=["fluency"], aspect_source="branch")
+    with pytest.raises(ValueError, match="aspect_loss_weights must be 2 numbers"):
+        tester.get_config(aspects=["a", "b"], aspect_loss_weights=[1.0])
+    assert tester.get_config(aspects=["a", "b"]).aspect_loss_weights == [1.0, 1.0]

@@ -80,11 +80,17 @@ def test_asa_score_corpus_reproduces_training_predictions(trained, tmp_path):
             for v in (1, 2, 3, 4, 5):
                 assert abs(float(mine[f"prob_{v}"]) - float(row[f"prob_{v}"])) <= 0.01, (rid, v)
             assert mine["reference"] == row["reference"]
+            for aspect in ("fluency", "accuracy"):  # the aspect scores and their references, as in training
+                assert abs(float(mine[f"aspect_{aspect}"]) - float(row[f"aspect_{aspect}"])) <= 0.05, (rid, aspect)
+                assert mine[f"aspect_{aspect}_reference"] == row[f"aspect_{aspect}_reference"]
             compared += 1
     assert len(scored) == 24 and compared >= 8  # every response of the reported splits (dev and the tests)
     metrics = json.loads((predictions.parent / "metrics.json").read_text())
     assert metrics["num_scored"] == 24 and 0.0 <= metrics["accuracy"] <= 1.0 and "qwk" in metrics
     assert -1.0 <= metrics["pcc"] <= 1.0  # the field's metric: the expected score against the label
+    assert {"aspect_fluency_qwk", "aspect_accuracy_pcc"} <= set(metrics)  # every aspect's metrics too
+    trained_metrics = json.loads((out / "asa_results.json").read_text())
+    assert all("aspect_fluency_qwk" in m and "aspect_accuracy_pcc" in m for m in trained_metrics.values())
 
 
 def test_scorer_computes_the_stored_features(trained):
@@ -159,8 +165,13 @@ def test_asa_score_command_line(trained, tmp_path, capsys):
     assert "predicted" in table and Path(files[0]).name in table
     assert score_main([*base, "--json", files[0], str(corrupt), files[1]]) == 1
     printed = json.loads(capsys.readouterr().out)
-    keys = {"file", "scorable", "flags", "predicted", "expected_score", "probabilities", "transcript", "words", "error"}
+    keys = {"file", "scorable", "flags", "predicted", "expected_score", "probabilities", "transcript", "words", "error",
+            "aspects", "aspect_probabilities"}  # fmt: skip
     assert [set(p) for p in printed] == [keys] * 3
+    # one expected score per aspect the model was trained with, and each aspect's probabilities
+    assert set(printed[0]["aspects"]) == {"fluency", "accuracy"}
+    assert all(1.0 <= v <= 5.0 for v in printed[0]["aspects"].values())
+    assert sum(printed[0]["aspect_probabilities"]["fluency"].values()) == pytest.approx(1.0)
     assert printed[1]["scorable"] is False and isinstance(printed[0]["flags"], list)
     assert printed[0]["scorable"] == (not printed[0]["flags"])
     assert printed[1]["file"] == str(corrupt) and "empty" in printed[1]["error"] and printed[0]["error"] is None
@@ -302,7 +313,8 @@ def test_asa_score_reads_the_label_column_the_model_was_trained_on(trained, tmp_
         writer.writeheader()
         writer.writerows(rows)
     recipe = json.loads((model / RECIPE_FILE).read_text())
-    assert recipe["labels"] == {"label_column": None, "label_source": "score", "rater_rule": "floor"}
+    assert recipe["labels"] == {"label_column": None, "label_source": "score", "rater_rule": "floor",
+                                "aspect_columns": ["fluency", "accuracy"]}  # fmt: skip
     recipe["labels"]["label_column"] = "level"  # as if trained with asa-prepare --label-column level
     (model / RECIPE_FILE).write_text(json.dumps(recipe))
     out = tmp_path / "scored" / "predictions.csv"

@@ -112,11 +112,18 @@ def test_page_scores_a_good_answer(page, scorer, trained):
     assert shown, level
     reference = scorer.score(str(audio), question=question)
     assert shown.group(1) == str(reference.predicted) and reference.predicted in scorer.label_values
-    assert expected == f"Expected score: {reference.expected_score:.2f} (probability-weighted)"
+    assert expected.startswith(f"Expected score: {reference.expected_score:.2f}: ")
+    assert "weighted by how likely" in expected  # the expected score in plain words
+    for name, value in reference.aspects.items():  # each aspect with its score and the rubric's words
+        assert f"**{name.capitalize()}**: {value:.2f} (" in expected
     assert transcript == reference.transcript and transcript
     assert isinstance(probabilities, Figure) and isinstance(timeline, Figure)
     bars = probabilities.axes[0].patches
     assert [round(b.get_height(), 6) for b in bars] == [round(p, 6) for p in reference.probabilities.values()]
+    aspect_bars = probabilities.axes[1].patches  # the small chart of the aspects beside the level
+    assert [round(b.get_x() + b.get_width(), 6) for b in aspect_bars] == [
+        round(v, 6) for v in reference.aspects.values()
+    ]
     segments = [line for line in timeline.axes[0].lines if line.get_label() != "no pitch"]
     assert len(segments) == len(reference.words) >= 1  # one segment per word, at its times
     (start, _), (y, _) = segments[0].get_data()
@@ -281,3 +288,13 @@ def test_the_page_in_a_real_browser(scorer, trained, tmp_path, monkeypatch):
     artifacts.mkdir(exist_ok=True)
     shutil.copyfile(screenshot, artifacts / "webapp.png")
     assert (artifacts / "webapp.png").stat().st_size > 0
+
+
+def test_plain_words_for_scores():
+    from modeling_asa.webapp import explain_expected, level_words
+
+    assert level_words(1.0, [1, 2, 3, 4, 5]) == "very limited" and level_words(5, [1, 2, 3, 4, 5]) == "very good"
+    assert level_words(5.0, list(range(11))) == "adequate"
+    text = explain_expected(3.74, [1, 2, 3, 4, 5])
+    assert text.startswith("Expected score: 3.74: between levels 3 and 4, nearer 4 (good).")
+    assert "about level 2" in explain_expected(2.01, [1, 2, 3, 4, 5])

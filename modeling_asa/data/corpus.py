@@ -62,7 +62,7 @@ RATER_RULES = ("floor", "round", "ceil")
 """How the average of the rater columns becomes an integer label (``round`` rounds halves up)."""
 OPTIONAL_COLUMNS = ("speaker_id", "transcript")
 """Optional string columns with a fixed meaning."""
-RESERVED_COLUMNS = ("audio", "label")
+RESERVED_COLUMNS = ("audio", "label", "aspect_labels")
 """Column names the loader creates; a metadata column may only use them as the label column."""
 
 _RATER_RE = re.compile(r"^rater_(\d+)$")
@@ -121,6 +121,8 @@ class Corpus:
             ``"mean(rater_1, rater_2) -> floor"``.
         warnings (`list[CorpusProblem]`): Suspicious inferred classes (see :func:`label_warnings`); the rows are
             kept.
+        aspects (`list[str]`): The per-aspect label columns (``aspect_columns``); each row's ``aspect_labels`` holds
+            their labels in this order, on the holistic label's classes.
     """
 
     dataset: datasets.Dataset
@@ -131,6 +133,7 @@ class Corpus:
     label_source: str = DEFAULT_LABEL_COLUMN
     warnings: list[CorpusProblem] = field(default_factory=list)
     references: dict[str, list[str]] = field(default_factory=dict)
+    aspects: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -172,6 +175,7 @@ class _Row:
     line: int
     values: dict[str, str]
     label: int | None = None
+    aspects: list[int] | None = None
 
 
 @dataclass
@@ -189,6 +193,7 @@ class _Scan:
     label_column: str | None = None
     rater_columns: list[str] = field(default_factory=list)
     label_source: str = ""
+    aspect_columns: list[str] = field(default_factory=list)
 
 
 def _check_rater_rule(rater_rule: str) -> None:
@@ -404,6 +409,20 @@ def _parse_label(row: _Row, scan: _Scan, rater_rule: str) -> tuple[int | None, s
     return apply_rater_rule(sum(ratings) / len(ratings), rater_rule), None
 
 
+def _parse_aspect(row: _Row, column: str, rater_rule: str) -> tuple[int | None, str | None]:
+    """(aspect label, problem) of one row: a number, reduced by the rater rule when it is a mean (e.g. 3.5)."""
+    raw = row.values.get(column, "").strip()
+    if not raw:
+        return None, f"missing aspect label in column {column!r}"
+    try:
+        value = float(raw)
+    except ValueError:
+        return None, f"non-numeric aspect label {raw!r} in column {column!r}"
+    if not math.isfinite(value):
+        return None, f"non-numeric aspect label {raw!r} in column {column!r}"
+    return apply_rater_rule(value, rater_rule), None
+
+
 def _scan_corpus(
     corpus_dir: str | os.PathLike,
     label_column: str | None,
@@ -412,10 +431,11 @@ def _scan_corpus(
     rater_rule: str,
     min_duration: float,
     require_labels: bool = True,
+    aspect_columns: Sequence[str] = (),
 ) -> _Scan:
     """Read and check a corpus folder, collecting every problem."""
     root = Path(corpus_dir).expanduser().resolve()
-    scan = _Scan(root=root)
+    scan = _Scan(root=root, aspect_columns=list(aspect_columns))
     if not root.is_dir():
         scan.problems.append(CorpusProblem(str(root), "corpus folder not found"))
         scan.fatal = True
@@ -458,6 +478,11 @@ def _scan_corpus(
         )
         scan.fatal = True
     _resolve_label(header, label_column, where_header, scan, require_labels)
+    absent = [c for c in scan.aspect_columns if c not in header]
+    if absent:
+        scan.problems.append(CorpusProblem(where_header, f"missing aspect column(s) {', '.join(absent)}; found: "
+                                                         f"{', '.join(header)}"))  # fmt: skip
+        scan.fatal = True
     reserved = [c for c in RESERVED_COLUMNS if c in header and c != scan.label_column]
     if reserved:
         scan.problems.append(
@@ -513,6 +538,15 @@ def _scan_corpus(
         elif classes is not None and label not in classes:
             bad(f"label {label} outside the declared classes {classes}")
         row.label = label
+        if scan.aspect_columns:
+            row.aspects = []
+            for column in scan.aspect_columns:
+                value, problem = _parse_aspect(row, column, rater_rule)
+                if problem is not None:
+                    bad(problem)
+                elif classes is not None and value not in classes:
+                    bad(f"aspect label {value} in column {column!r} outside the declared classes {classes}")
+                row.aspects.append(value)
         split = row.values.get(SPLIT_COLUMN)
         if split is not None and split not in SPLIT_NAMES:
             bad(f"split {split!r} is not one of {', '.join(SPLIT_NAMES)}")
@@ -662,6 +696,9 @@ def _build_dataset(scan: _Scan, rows: list[_Row]) -> datasets.Dataset:
         "question_id": datasets.Value("string"),
         "label": datasets.Value("int64"),
     }
+    if scan.aspect_columns:
+        columns["aspect_labels"] = pa.array([row.aspects for row in rows], type=pa.list_(pa.int64()))
+        features["aspect_labels"] = datasets.Sequence(datasets.Value("int64"))
     for name in OPTIONAL_COLUMNS:
         if name in scan.header:
             columns[name] = pa.array([row.values.get(name, "") for row in rows], type=pa.string())
@@ -722,6 +759,7 @@ def load_corpus(
     check_audio: bool = True,
     min_duration: float = 0.1,
     require_labels: bool = True,
+    aspect_columns: Sequence[str] | None = None,
 ) -> Corpus:
     """Load a corpus folder into a :class:`Corpus` after validating it.
 
@@ -739,6 +777,9 @@ def load_corpus(
             minimum :func:`modeling_asa.audio.load_audio` accepts).
         require_labels: False accepts a corpus with no label column (for scoring): its rows have ``label``
             ``None`` and the corpus has no classes.
+        aspect_columns: Per-aspect label columns (e.g. ``["content", "delivery", "language_use"]``), each a
+            number on the holistic label's classes (a mean of raters is reduced by ``rater_rule``); a missing or
+            bad value, or one outside the classes, is a problem of that row like a bad label.
 
     Returns:
         The loaded :class:`Corpus`.
@@ -755,7 +796,25 @@ def load_corpus(
     """
     _check_rater_rule(rater_rule)
     declared = _check_classes(classes)
-    scan = _scan_corpus(corpus_dir, label_column, declared, check_audio, rater_rule, min_duration, require_labels)
+    scan = _scan_corpus(
+        corpus_dir, label_column, declared, check_audio, rater_rule, min_duration, require_labels,
+        aspect_columns=list(aspect_columns or ()),
+    )  # fmt: skip
+    if scan.aspect_columns and declared is None and not scan.fatal:
+        # inferred classes come from the holistic labels: an aspect outside them is a problem of its row
+        found = {row.label for i, row in enumerate(scan.rows) if i not in scan.bad_rows and row.label is not None}
+        for i, row in enumerate(scan.rows):
+            if i in scan.bad_rows or not row.aspects or not found:  # no holistic labels: nothing to check against
+                continue
+            outside = [(c, v) for c, v in zip(scan.aspect_columns, row.aspects) if v not in found]
+            if outside:
+                column, value = outside[0]
+                scan.problems.append(CorpusProblem(
+                    f"{scan.root / METADATA_FILE}:{row.line}",
+                    f"aspect label {value} in column {column!r} is not one of the label's classes {sorted(found)}",
+                    row.values.get("response_id") or None,
+                ))  # fmt: skip
+                scan.bad_rows.add(i)
     if scan.fatal or (strict and scan.problems):
         raise CorpusError(format_problems(scan.problems, scan.root), scan.problems)
     kept = [row for i, row in enumerate(scan.rows) if i not in scan.bad_rows]
@@ -795,6 +854,7 @@ def load_corpus(
         root=scan.root,
         label_source=source,
         warnings=warnings,
+        aspects=list(scan.aspect_columns),
     )
 
 

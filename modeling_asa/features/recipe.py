@@ -178,9 +178,11 @@ def model_reference(value: str | None) -> str | None:
     return path.name
 
 
-def portable_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
+def portable_recipe(recipe: dict[str, Any], folder: str | os.PathLike | None = None) -> dict[str, Any]:
     """The recipe as the model folder keeps it: each local model as :func:`model_reference` plus its checksum in
-    ``local_models`` (option -> ``{"name", "checksum"}``); Hub ids and every other setting unchanged."""
+    ``local_models`` (option -> ``{"name", "checksum"}``, and ``relative_path`` from ``folder``, the model folder,
+    so that the folder finds its models where it was trained without a models directory); Hub ids and every other
+    setting unchanged."""
     out = json.loads(json.dumps(recipe, default=str))
     local = dict(out.get("local_models", {}))
     for option, stage in MODEL_OPTIONS.items():
@@ -190,6 +192,8 @@ def portable_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
             continue
         name = model_reference(value)
         local[option] = {"name": name, "checksum": model_checksum(Path(value).expanduser())}
+        if folder is not None and not name.startswith(SITE_PACKAGES):
+            local[option]["relative_path"] = os.path.relpath(Path(value).expanduser().resolve(), Path(folder).resolve())
         settings[option] = name
         for other in out["stages"].values():  # the delivery stage records the shared content encoder too
             for key, recorded in list(other.items()):
@@ -200,13 +204,18 @@ def portable_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _resolve_local(option: str, entry: dict[str, str], dirs: list[Path]) -> tuple[str | None, str | None]:
-    """(path, None) for a recorded local model found with the same checksum, else (None, the problem)."""
+def _resolve_local(
+    option: str, entry: dict[str, str], dirs: list[Path], folder: Path | None = None
+) -> tuple[str | None, str | None]:
+    """(path, None) for a recorded local model found with the same checksum (in the models directories, then where
+    it was relative to the model folder), else (None, the problem)."""
     name = entry["name"]
     if name.startswith(SITE_PACKAGES):
         candidates = [Path(sysconfig.get_paths()["purelib"]) / name[len(SITE_PACKAGES) :]]
     else:
         candidates = [d / name for d in dirs]
+        if folder is not None and entry.get("relative_path"):
+            candidates.append(Path(folder) / entry["relative_path"])
     differs = []
     for candidate in candidates:
         if candidate.exists():
@@ -230,9 +239,11 @@ def stages_from_recipe(
     device: str | None = None,
     batch_size: int = 8,
     where: str = "the model",
+    folder: str | os.PathLike | None = None,
 ) -> dict[str, FeatureStage]:
     """Rebuild the recorded stages, with model paths replaced by ``overrides`` (option -> path; the key
-    ``models_dir`` gives the models directories instead of :func:`default_model_dirs`).
+    ``models_dir`` gives the models directories instead of :func:`default_model_dirs`). ``folder`` is the model
+    folder (its recorded relative paths are the last place a local model is looked for).
 
     Raises:
         RecipeError: When recorded local models are not found here and no override is given: one message naming
@@ -257,7 +268,7 @@ def stages_from_recipe(
                 raise RecipeError(f"--{option.replace('_', '-')}: {where} has no {stage} stage to override")
             value = overrides[option]
         elif value and option in local:
-            value, problem = _resolve_local(option, local[option], dirs)
+            value, problem = _resolve_local(option, local[option], dirs, Path(folder) if folder else None)
             if problem:
                 missing.append(problem)
         elif value and _is_path(value) and not os.path.exists(os.path.expanduser(value)):

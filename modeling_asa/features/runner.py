@@ -250,7 +250,12 @@ class FeaturePipeline:
     def _load(self):
         s = self.settings
         corpus = load_corpus(
-            self.corpus_dir, label_column=s.label_column, rater_rule=s.rater_rule, classes=s.classes, strict=s.strict
+            self.corpus_dir,
+            label_column=s.label_column,
+            rater_rule=s.rater_rule,
+            classes=s.classes,
+            strict=s.strict,
+            aspect_columns=s.aspect_columns,
         )
         rows, paths = corpus.rows_and_paths()
         if s.limit is not None:
@@ -392,6 +397,8 @@ class FeaturePipeline:
         s = asdict(self.settings)
         for key in ("device", "batch_size", "strict"):
             s.pop(key)
+        if not s.get("aspect_columns"):  # folders made before the option existed stay up to date
+            s.pop("aspect_columns", None)
         keys = {name: cache.key for name, cache in self._caches.items()}
         return stable_hash(
             {"version": PIPELINE_VERSION, "settings": s, "stages": keys, "responses": [asdict(r) for r in responses],
@@ -519,6 +526,8 @@ class FeaturePipeline:
             spec["language_use_features"] = Array2D(shape=(None, columns["language_use_features"].width), dtype="uint8")
         if written["relevance"]:
             spec["relevance_features"] = Sequence(Value("float32"), length=columns["relevance_features"].width)
+        if corpus.aspects:  # class index of each aspect label (corpus.aspects order)
+            spec["aspect_labels"] = Sequence(Value("int64"), length=len(corpus.aspects))
 
         def generate(split: str):
             for response, example in usable:
@@ -531,6 +540,9 @@ class FeaturePipeline:
                     "question_id": response.question_id,
                     "label": class_index[int(label)] if label is not None else None,
                     "label_value": int(label) if label is not None else None,
+                    **(
+                        {"aspect_labels": [class_index[int(v)] for v in row["aspect_labels"]]} if corpus.aspects else {}
+                    ),
                     "speaker_id": str(row.get("speaker_id", "")),
                     "transcript": example.pop("transcript", response.transcript or ""),
                     "words": example.pop("words", []),
@@ -578,6 +590,8 @@ class FeaturePipeline:
             else:
                 logger.warning("no train split: the delivery features are written without normalisation statistics")
         labels = {"label_column": s.label_column, "label_source": corpus.label_source, "rater_rule": s.rater_rule}
+        if corpus.aspects:
+            labels["aspect_columns"] = list(corpus.aspects)
         recipe = make_recipe(recorded, delivery_normalisation=normalisation, labels=labels)
         # acoustic_features hold this many layers of d_model states per frame (acoustic_layers="all": all of them)
         acoustic_layers = self.stages["content"].num_layers if written["content"] else 1
@@ -590,6 +604,7 @@ class FeaturePipeline:
             "label_source": corpus.label_source,
             "classes": classes,
             "id2label": {str(i): str(c) for i, c in enumerate(classes)},
+            "aspects": list(corpus.aspects),
             "recipe": recipe,
             "encoders": {
                 "acoustic_encoder": recipe["stages"]["content"]["acoustic_encoder"] if written["content"] else None,

@@ -116,6 +116,8 @@ def config_kwargs_from_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     kwargs.update({k: model_reference(v) for k, v in metadata.get("encoders", {}).items()})
     if metadata.get("id2label"):
         kwargs["id2label"] = {int(k): str(v) for k, v in metadata["id2label"].items()}
+    if metadata.get("aspects"):  # per-aspect labels (asa-prepare --aspect-columns): one head each
+        kwargs["aspects"] = list(metadata["aspects"])
     for key in ("delivery_feature_names", "delivery_feature_mean", "delivery_feature_std", "language_use_inventory"):
         if metadata.get(key) is not None:
             kwargs[key] = metadata[key]
