@@ -267,8 +267,8 @@ def _print_table(scores, label_values) -> None:
     header = ["file", "predicted", "expected", *(f"p({v})" for v in label_values), *aspects]
     rows = []
     for s in scores:
-        if s.error:
-            rows.append([s.file, "error", s.error])
+        if s.error:  # the row starts with the file: its name is not repeated
+            rows.append([s.file, "error", s.error.removeprefix(f"{s.file}: ")])
             continue
         expected = f"{s.expected_score:.2f}" if s.expected_score is not None else "-"
         aspect_cells = [f"{s.aspects[a]:.2f}" if s.aspects.get(a) is not None else "-" for a in aspects]
@@ -436,10 +436,10 @@ def score_main(argv: list[str] | None = None) -> int:
             scores = _score_corpus(scorer, args)
         else:
             scores = scorer.score(args.audio, question=args.question, transcript=args.transcript, show_progress=True)
-            for s in scores:
-                if s.error:
-                    logger.error("%s: %s", s.file, s.error)
-            if args.json:
+            if args.json:  # the table shows each error in its row; with --json, one line each on stderr as well
+                for s in scores:
+                    if s.error:
+                        logger.error("%s", s.error if s.error.startswith(s.file) else f"{s.file}: {s.error}")
                 keys = ("file", "scorable", "flags", "predicted", "expected_score", "probabilities", "transcript",
                         "words", "error")  # fmt: skip
                 aspects = ("aspects", "aspect_probabilities") if scorer.model.config.aspects else ()

@@ -240,6 +240,15 @@ class AsaHybridPreTrainedModel(PreTrainedModel):
     base_model_prefix = "asa"
     main_input_name = "acoustic_features"
     supports_gradient_checkpointing = False
+    # The scorer's head (MLP, output layer, the baseline's standardisation, aspect heads) is not part of the base
+    # model: `AutoModel.from_pretrained` on a scorer folder leaves it out without reporting it as unexpected.
+    _keys_to_ignore_on_load_unexpected = [  # noqa: RUF012 - transformers reads the class attribute
+        r"^head\.",
+        r"^classifier\.",
+        r"^standardize\.",
+        r"^aspect_heads\.",
+        r"^aspect_classifiers\.",
+    ]
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

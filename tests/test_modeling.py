@@ -276,8 +276,8 @@ def test_regularizer_component(tester, regularizer):
     assert no_labels.loss is None and no_labels.regularizer_loss is None
 
 
-def test_save_load_round_trip_and_auto_classes(tester, tmp_path):
-    config = tester.get_config()
+def test_save_load_round_trip_and_auto_classes(tester, tmp_path, capsys, caplog):
+    config = tester.get_config(aspects=["content", "delivery"])
     model = AsaHybridForOrdinalClassification(config).eval()
     inputs = tester.get_inputs(config)
     model.save_pretrained(tmp_path)
@@ -294,12 +294,17 @@ def test_save_load_round_trip_and_auto_classes(tester, tmp_path):
     auto = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
     assert isinstance(auto, AsaHybridForOrdinalClassification)
     assert isinstance(AutoConfig.from_pretrained(tmp_path), AsaHybridConfig)
+    capsys.readouterr()
     base = AutoModel.from_pretrained(tmp_path).eval()
     assert isinstance(base, AsaHybridModel)
+    shown = capsys.readouterr()
+    # the scorer's heads are not the base model's: no load report that looks like an error
+    assert "UNEXPECTED" not in shown.out + shown.err + caplog.text
     with torch.no_grad():
         expected = model(**inputs).logits
         assert torch.equal(reloaded(**inputs).logits, expected)
         assert torch.equal(auto(**inputs).logits, expected)
+        assert torch.equal(reloaded(**inputs).aspect_logits, model(**inputs).aspect_logits)
         assert torch.equal(base(**inputs).pooler_output, model.asa(**inputs).pooler_output)
 
 

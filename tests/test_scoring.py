@@ -176,7 +176,11 @@ def test_asa_score_command_line(trained, tmp_path, capsys):
     assert printed[0]["scorable"] == (not printed[0]["flags"])
     assert printed[1]["file"] == str(corrupt) and "empty" in printed[1]["error"] and printed[0]["error"] is None
     assert set(printed[0]["probabilities"]) == {"1", "2", "3", "4", "5"}
+    capsys.readouterr()
     assert score_main([*base, str(corrupt)]) == 2
+    printed = capsys.readouterr()
+    both = printed.out + printed.err
+    assert both.count(str(corrupt)) == 1 and "empty" in printed.out  # the error once, its file named once
 
 
 def test_model_folder_travels_and_names_every_missing_model(trained, tmp_path):
