@@ -518,7 +518,9 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         count = 0
         device = self.classifier.weight.device
         for batch in batches:
-            inputs = {k: v.to(device) for k, v in batch.items() if k not in ("labels", "num_items_in_batch")}
+            inputs = {
+                k: v.to(device) for k, v in batch.items() if k not in ("labels", "aspect_labels", "num_items_in_batch")
+            }
             fused = self.asa(**inputs, return_dict=True).pooler_output.double()
             total = fused.sum(0) if total is None else total + fused.sum(0)
             total_sq = (fused**2).sum(0) if total_sq is None else total_sq + (fused**2).sum(0)

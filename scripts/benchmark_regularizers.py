@@ -30,8 +30,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from modeling_asa import AsaHybridConfig, AsaHybridForOrdinalClassification
 from modeling_asa.collator import SEQUENCE_INPUTS, AsaDataCollator
 from modeling_asa.features.store import config_kwargs_from_metadata, load_features
@@ -71,7 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _feature_set(args: argparse.Namespace):
     if args.features_dir:
         return load_features(args.features_dir)
-    import train_asa
+    from modeling_asa import training as train_asa
 
     return train_asa.builtin_feature_set(600, args.seed)
 

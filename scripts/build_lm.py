@@ -5,8 +5,6 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # run from a checkout without installing the package
-    sys.path.insert(0, str(REPO_ROOT))
 
 from modeling_asa.tools.build_lm import main
 

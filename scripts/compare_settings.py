@@ -24,8 +24,6 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 
 def load_setting(pattern: str) -> list[dict]:
     """The ``asa_results.json`` of every folder matching ``pattern`` (``ValueError`` if none, or one unfinished),

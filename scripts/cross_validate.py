@@ -11,11 +11,8 @@ See ``modeling_asa/tools/cross_validate.py`` for what is kept and summarised.
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import train_asa
+from modeling_asa import training as train_asa
 from modeling_asa.tools.cross_validate import cli
 
 if __name__ == "__main__":

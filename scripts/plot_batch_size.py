@@ -21,10 +21,7 @@ import argparse
 import glob
 import json
 import logging
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modeling_asa.metrics.stats import mean_std_ci, summary_cell
 

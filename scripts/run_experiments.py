@@ -25,10 +25,7 @@ import json
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 logger = logging.getLogger("run_experiments")
 
@@ -124,7 +121,7 @@ def parsed_arguments(cli: list[str]) -> list[dict]:
     """What ``train_asa.py`` would run with ``cli``, as dicts, the output folder left out (its derived paths too)."""
     import dataclasses
 
-    import train_asa
+    from modeling_asa import training as train_asa
 
     cli = list(cli)
     cli[cli.index("--output_dir") + 1] = "/same-output"
@@ -221,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not settings:
         parser.error(f"--only {' '.join(args.only)}: no setting of the {args.grid} grid matches")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
-    import train_asa
+    from modeling_asa import training as train_asa
     from modeling_asa.tools.cross_validate import prune_run
 
     output = Path(args.output)

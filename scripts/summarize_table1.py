@@ -24,10 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modeling_asa.metrics.stats import paired_difference, settings_table, welch_difference
 

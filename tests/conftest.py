@@ -225,7 +225,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from modeling_asa.features.runner import FeaturePipeline, PrepareSettings
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import train_asa
+    from modeling_asa import training as train_asa
 
     root = tmp_path_factory.mktemp("scoring")
     corpus = root / "corpus"

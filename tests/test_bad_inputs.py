@@ -20,7 +20,7 @@ from modeling_asa.data import assign_splits, load_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-import train_asa
+from modeling_asa import training as train_asa
 
 
 @pytest.fixture(scope="module")

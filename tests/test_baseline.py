@@ -13,7 +13,7 @@ from modeling_asa import AsaHybridForOrdinalClassification
 from modeling_asa.modeling_asa import AsaPooledBranch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import train_asa
+from modeling_asa import training as train_asa
 
 TINY = [
     "--num_train_epochs", "1", "--per_device_train_batch_size", "8", "--disable_tqdm", "true", "--use_cpu", "true",

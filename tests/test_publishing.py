@@ -51,7 +51,7 @@ def test_push_to_hub_uploads_a_folder_that_loads_without_the_library(trained, tm
     from conftest import TINY
 
     sys.path.insert(0, str(REPO))
-    import train_asa
+    from modeling_asa import training as train_asa
 
     hub = _HubStandIn(tmp_path / "hub")
     monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import train_asa
+from modeling_asa import training as train_asa
 
 TINY = [
     "--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2", "--head_hidden_size", "8",

@@ -77,8 +77,8 @@ def test_model_with_stacked_layers_trains_saves_and_names_the_width(tmp_path):
 def test_prepare_train_and_score_with_every_layer(tmp_path, whisper):
     """asa-prepare --acoustic-layers all records the layers; train_asa.py learns their weights; the scorer
     rebuilds exactly the stored stack from the recipe."""
-    import train_asa
     from dataset_scripts.make_demo_corpus import make_demo_corpus
+    from modeling_asa import training as train_asa
     from modeling_asa.audio import load_audio
     from modeling_asa.cli import build_prepare_parser
     from modeling_asa.data import read_questions
