@@ -63,3 +63,29 @@ def test_option_values_are_written_once():
 
     assert ACOUSTIC_WINDOWS == SETTINGS_WINDOWS and PrepareSettings is Settings
     assert set(modeling_asa.__all__) == {*modeling_asa._EXPORTS, "__version__", "load"}
+
+
+def test_portable_recipe_names_every_option_of_a_shared_folder(tmp_path):
+    """One local folder serving several options (Whisper-base: content encoder and recogniser) is recorded for each,
+    by name, with no absolute path left in the recipe; a Hub id stays as it is."""
+    import json
+
+    from modeling_asa.features.recipe import portable_recipe
+
+    whisper = tmp_path / "models" / "whisper-base"
+    whisper.mkdir(parents=True)
+    (whisper / "config.json").write_text("{}")
+    recipe = {
+        "format": 1,
+        "stages": {
+            "content": {"acoustic_encoder": str(whisper)},
+            "recognition": {"recognizer": str(whisper), "backend": "auto"},
+            "delivery": {"ctc_model": "facebook/wav2vec2-base-960h", "content_encoder": str(whisper)},
+        },
+    }
+    out = portable_recipe(recipe, folder=tmp_path / "model")
+    assert set(out["local_models"]) == {"acoustic_encoder", "recognizer"}
+    assert out["local_models"]["recognizer"]["name"] == "whisper-base"
+    assert out["local_models"]["recognizer"]["relative_path"] == "../models/whisper-base"
+    assert out["stages"]["delivery"] == {"ctc_model": "facebook/wav2vec2-base-960h", "content_encoder": "whisper-base"}
+    assert str(tmp_path) not in json.dumps(out)

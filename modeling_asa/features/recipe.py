@@ -185,20 +185,21 @@ def portable_recipe(recipe: dict[str, Any], folder: str | os.PathLike | None = N
     setting unchanged."""
     out = json.loads(json.dumps(recipe, default=str))
     local = dict(out.get("local_models", {}))
+    stages = recipe.get("stages", {})
+    names: dict[str, str] = {}  # recorded path -> its name (one folder may serve several options)
     for option, stage in MODEL_OPTIONS.items():
-        settings = out.get("stages", {}).get(stage, {})
-        value = settings.get(option)
+        value = stages.get(stage, {}).get(option)
         if option == "spacy_model" or not value or not Path(value).expanduser().exists():
             continue
-        name = model_reference(value)
-        local[option] = {"name": name, "checksum": model_checksum(Path(value).expanduser())}
+        path = Path(value).expanduser()
+        name = names.setdefault(str(value), model_reference(value))
+        local[option] = {"name": name, "checksum": model_checksum(path)}
         if folder is not None and not name.startswith(SITE_PACKAGES):
-            local[option]["relative_path"] = os.path.relpath(Path(value).expanduser().resolve(), Path(folder).resolve())
-        settings[option] = name
-        for other in out["stages"].values():  # the delivery stage records the shared content encoder too
-            for key, recorded in list(other.items()):
-                if recorded == value:
-                    other[key] = name
+            local[option]["relative_path"] = os.path.relpath(path.resolve(), Path(folder).resolve())
+    for settings in out.get("stages", {}).values():  # every stage's record of those paths (e.g. the shared encoder)
+        for key, recorded in list(settings.items()):
+            if isinstance(recorded, str) and recorded in names:
+                settings[key] = names[recorded]
     if local:
         out["local_models"] = local
     return out
