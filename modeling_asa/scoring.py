@@ -454,8 +454,23 @@ class AsaScorer:
         return rows
 
     def _score_batch(self, answers: list[Answer]) -> list[AsaScore]:
-        import torch
+        scores, batch, kept = self.prepare(answers)
+        if batch is not None:
+            self.finish(kept, self.forward(batch))
+        return scores
 
+    def decode(self, audio: Any, sampling_rate: int | None = None, index: int = 0) -> tuple[str, np.ndarray]:
+        """``(name, 16 kHz wave)`` of one input (path, array with ``sampling_rate``, or audio dict).
+
+        Raises:
+            AudioError: An unreadable or unusable recording (one line naming it).
+        """
+        return self._decode(audio, index, sampling_rate)
+
+    def prepare(self, answers: Sequence[Answer]) -> tuple[list[AsaScore], dict[str, Any] | None, list[AsaScore]]:
+        """Run the feature stages: ``(one AsaScore per answer, the model's input batch or None, the scores the batch
+        fills)``. Words, transcript, flags and evidence are set here; an answer whose features fail gets its
+        ``error``."""
         scores, rows, kept = [], [], []
         for answer, row in zip(answers, self.compute_features(answers)):
             score = AsaScore(answer.source, answer.response_id, transcript=answer.transcript)
@@ -478,26 +493,33 @@ class AsaScorer:
                     score.flags = flags_for(evidence, self.thresholds)
                     score.evidence = {k: (v if math.isfinite(v) else None) for k, v in evidence.items()}
             scores.append(score)
-        if rows:
-            batch = self.collator(rows)
-            device = next(self.model.parameters()).device
-            with torch.inference_mode():
-                out = self.model(**{k: v.to(device) for k, v in batch.items()})
-            logits = out.logits.float().cpu().numpy()
-            aspects = self.model.config.aspects or []
-            aspect_logits = out.aspect_logits.float().cpu().numpy() if aspects else None
-            for i, (score, row) in enumerate(
-                zip(kept, prediction_rows([s.response_id for s in kept], logits, self.label_values))
-            ):
-                score.predicted = row["predicted"]
-                score.expected_score = row["expected_score"]
-                score.probabilities = {v: row[f"prob_{v}"] for v in self.label_values}
-                for j, name in enumerate(aspects):
-                    p = softmax(aspect_logits[i, j])
-                    score.aspect_probabilities[name] = {v: float(p[k]) for k, v in enumerate(self.label_values)}
-                    numeric = all(isinstance(v, (int, float)) for v in self.label_values)
-                    score.aspects[name] = float(np.dot(p, np.asarray(self.label_values, float))) if numeric else None
-        return scores
+        return scores, (self.collator(rows) if rows else None), kept
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The model on one input batch: ``{"logits"}`` and, with aspect heads, ``{"aspect_logits"}`` (numpy)."""
+        import torch
+
+        device = next(self.model.parameters()).device
+        with torch.inference_mode():
+            out = self.model(**{k: v.to(device) for k, v in batch.items()})
+        outputs = {"logits": out.logits.float().cpu().numpy()}
+        if out.aspect_logits is not None:
+            outputs["aspect_logits"] = out.aspect_logits.float().cpu().numpy()
+        return outputs
+
+    def finish(self, scores: Sequence[AsaScore], outputs: dict[str, np.ndarray]) -> None:
+        """Fill the scores of a batch from the model's outputs: level, expected score, probabilities, aspects."""
+        aspects = self.model.config.aspects or []
+        numeric = all(isinstance(v, (int, float)) for v in self.label_values)
+        rows = prediction_rows([s.response_id for s in scores], outputs["logits"], self.label_values)
+        for i, (score, row) in enumerate(zip(scores, rows)):
+            score.predicted = row["predicted"]
+            score.expected_score = row["expected_score"]
+            score.probabilities = {v: row[f"prob_{v}"] for v in self.label_values}
+            for j, name in enumerate(aspects):
+                p = softmax(outputs["aspect_logits"][i, j])
+                score.aspect_probabilities[name] = {v: float(p[k]) for k, v in enumerate(self.label_values)}
+                score.aspects[name] = float(np.dot(p, np.asarray(self.label_values, float))) if numeric else None
 
 
 def _per_answer(value: Any, n: int, what: str) -> list[Any]:
@@ -522,22 +544,45 @@ def _download(model_id: str, revision: str | None) -> str:
         ) from None
 
 
+def recipe_folder(name_or_path: str | os.PathLike, revision: str | None = None) -> Path:
+    """The folder holding a model's ``feature_recipe.json`` (and ``scorability.json``): the model folder itself, or
+    for a Hub id the local snapshot of those two files (``hf_hub_download``; the weights are not fetched again)."""
+    folder = Path(name_or_path).expanduser()
+    if folder.is_dir():
+        return folder
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import EntryNotFoundError
+
+    try:
+        recipe = Path(hf_hub_download(str(name_or_path), "feature_recipe.json", revision=revision))
+    except Exception as err:  # noqa: BLE001 - one line naming the id and what to do
+        raise RecipeError(f"{name_or_path}: no feature_recipe.json found locally or on the Hub "
+                          f"({type(err).__name__}); pass a model folder written by train_asa.py") from None  # fmt: skip
+    try:
+        hf_hub_download(str(name_or_path), "scorability.json", revision=revision)
+    except EntryNotFoundError:
+        pass  # a model without fitted thresholds: the defaults apply
+    return recipe.parent
+
+
 def _pipeline_class():
     """The ``speech-assessment`` pipeline class (built lazily: ``transformers.Pipeline`` is imported on first use)."""
     from transformers import Pipeline
 
     class SpeechAssessmentPipeline(Pipeline):
-        """``transformers.pipeline("speech-assessment", model=MODEL_DIR)``: a thin wrapper over [`AsaScorer`].
+        """``transformers.pipeline("speech-assessment", model=MODEL)``: a model folder or Hub id of an ASA scorer.
 
-        Call it with a file path (or a ``{"array", "sampling_rate"}`` dict) and ``question="..."``; it returns
-        [`AsaScore.to_dict`]: ``scorable``, ``flags``, ``predicted``, ``expected_score``, ``probabilities``,
-        ``words``, ``error``...
+        Call it with a file path, a ``{"array", "sampling_rate"}`` dict or an array (with ``sampling_rate=``) and
+        ``question="..."``; it returns [`AsaScore.to_dict`]: ``scorable``, ``flags``, ``predicted``,
+        ``expected_score``, ``probabilities``, ``aspects``, ``words``, ``error``... In the transformers shape:
+        ``preprocess`` decodes the audio and runs the feature stages of the model's recipe, ``_forward`` runs the
+        model, ``postprocess`` formats the score.
         """
 
         def __init__(self, model, *args, scorer: AsaScorer | None = None, **kwargs):
             super().__init__(model, *args, **kwargs)
             if scorer is None:
-                folder = Path(model.config._name_or_path)
+                folder = recipe_folder(model.config._name_or_path)
                 recipe = load_recipe(folder)
                 stages = load_stages(recipe, device=str(self.device), where=str(folder), folder=folder)
                 scorer = AsaScorer(model, recipe, stages, thresholds=Thresholds.load(folder))
@@ -548,13 +593,26 @@ def _pipeline_class():
             return {k: v for k, v in preprocess.items() if v is not None}, {}, {}
 
         def preprocess(self, inputs, question=None, transcript=None, sampling_rate=None):
-            return {"audio": inputs, "question": question, "transcript": transcript, "sampling_rate": sampling_rate}
+            try:
+                name, wave = self.scorer.decode(inputs, sampling_rate)
+            except AudioError as err:
+                name = os.fspath(inputs) if isinstance(inputs, (str, os.PathLike)) else "<array 0>"
+                return {"scores": [AsaScore(name, Path(name).stem, error=str(err))], "batch": None, "kept": []}
+            rid = Path(name).stem if not name.startswith("<") else "answer_0"
+            scores, batch, kept = self.scorer.prepare([Answer(rid, wave, None, question, transcript, name)])
+            return {"scores": scores, "batch": batch, "kept": kept}
 
         def _forward(self, model_inputs):
-            return {"score": self.scorer.score(**model_inputs)}
+            batch = model_inputs["batch"]
+            return {**model_inputs, "outputs": self.scorer.forward(batch) if batch is not None else None}
 
         def postprocess(self, model_outputs):
-            return model_outputs["score"].to_dict()
+            if model_outputs["outputs"] is not None:
+                self.scorer.finish(model_outputs["kept"], model_outputs["outputs"])
+            return model_outputs["scores"][0].to_dict()
+
+        def _ensure_tensor_on_device(self, inputs, device):
+            return inputs  # the scorer moves the batch itself (and the scores are not tensors)
 
     return SpeechAssessmentPipeline
 
@@ -579,6 +637,7 @@ __all__ = [
     "label_value",
     "load_stages",
     "prediction_rows",
+    "recipe_folder",
     "register_pipeline",
     "softmax",
     "write_predictions",

@@ -296,6 +296,35 @@ def test_speech_assessment_pipeline(trained):
     assert result["error"] is None and result["predicted"] in (1, 2, 3, 4, 5)
     assert set(result["probabilities"]) == {"1", "2", "3", "4", "5"} and result["words"]
     assert result["scorable"] == (not result["flags"]) and set(result["flags"]) <= set(FLAGS)
+    # the same score as AsaScorer (preprocess: the stages; _forward: the model; postprocess: the score)
+    reference = AsaScorer.from_pretrained(trained["model"], device="cpu").score(audio, question="Describe it.")
+    assert result["probabilities"] == pytest.approx({str(k): v for k, v in reference.probabilities.items()}, abs=1e-6)
+    assert result["aspects"] == pytest.approx(reference.aspects, abs=1e-6)
+    broken = scorer(str(trained["root"] / "missing.wav"), question="Describe it.")
+    assert broken["predicted"] is None and "audio file not found" in broken["error"]
+
+
+def test_recipe_folder_of_a_hub_id_fetches_only_the_recipe(trained, tmp_path, monkeypatch):
+    """For a Hub id the scorer's recipe comes from hf_hub_download (the Hub's own cache), not from the model's path."""
+    import shutil
+
+    import huggingface_hub
+
+    from modeling_asa.scoring import recipe_folder
+
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    asked = []
+
+    def fake_download(repo_id, filename, revision=None, **kwargs):
+        asked.append((repo_id, filename))
+        shutil.copy(trained["model"] / filename, snapshot / filename)
+        return str(snapshot / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    assert recipe_folder("someone/asa-scorer") == snapshot
+    assert asked == [("someone/asa-scorer", "feature_recipe.json"), ("someone/asa-scorer", "scorability.json")]
+    assert recipe_folder(trained["model"]) == trained["model"]  # a local folder is used as it is
 
 
 def test_asa_score_help_is_a_console_script():
