@@ -9,7 +9,6 @@ the offline ones).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 STAGES = ("content", "delivery", "language_use")
 """The stages a user selects (``--stages``); ``question`` comes with ``content`` and ``lm`` with ``delivery``."""
@@ -99,34 +98,6 @@ class PrepareSettings:
             raise ValueError(f"acoustic_window must be one of {list(ACOUSTIC_WINDOWS)}, got {self.acoustic_window!r}")
         if self.acoustic_layers not in ACOUSTIC_LAYERS:
             raise ValueError(f"acoustic_layers must be one of {list(ACOUSTIC_LAYERS)}, got {self.acoustic_layers!r}")
-
-    def build_stages(self, device: str | None = None, references: dict[str, list[str]] | None = None) -> dict[str, Any]:
-        """The stages these settings run (``question`` with ``content``; ``lm`` with an LM and the words;
-        ``relevance`` with the recogniser and the context encoder, ``references`` by question text)."""
-        from .features.recipe import build_stages
-
-        content = "content" in self.stages
-        words = "delivery" in self.stages or "language_use" in self.stages
-        return build_stages(
-            acoustic_encoder=self.acoustic_encoder if content else None,
-            context_encoder=self.context_encoder if content else None,
-            ctc_model=self.ctc_model if words else None,
-            asr_model=self.asr_model if words else None,
-            recognizer=self.recognizer if words else None,
-            recognizer_options={
-                "backend": self.recognizer_backend,
-                "window": self.recognizer_window,
-                "beam_size": self.beam_size,
-                "language": self.language,
-            },
-            references=references,
-            lm=self.lm if "delivery" in self.stages else None,
-            spacy_model=self.spacy_model if "language_use" in self.stages else None,
-            acoustic_window=self.acoustic_window,
-            acoustic_layers=self.acoustic_layers,
-            device=device,
-            batch_size=self.batch_size,
-        )
 
 
 __all__ = [

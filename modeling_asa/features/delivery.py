@@ -63,32 +63,17 @@ from .alignment import (
     segment_confidence,
     word_posteriors,
 )
-from .prosody import PROSODY_FIELD_DESCRIPTIONS, PROSODY_FIELDS, word_prosody
+from .fields import (
+    CORE_FIELDS,
+    DELIVERY_FIELD_DESCRIPTIONS,
+    DELIVERY_FIELDS,
+    LM_FIELD,
+    delivery_matrix,
+)
+from .prosody import word_prosody
 from .stage import Answer, Column, FeatureStage, model_identity, one_line
 
 logger = logging.getLogger(__name__)
-
-DELIVERY_FIELDS: tuple[str, ...] = (
-    "duration_s",
-    "silence_after_s",
-    *PROSODY_FIELDS,
-    "mono_posterior",
-    "multi_posterior",
-    "lm_log10_prob",
-    "asr_confidence",
-)
-"""Column names of the per-word delivery vector (definitions in the module docstring)."""
-
-DELIVERY_FIELD_DESCRIPTIONS: dict[str, str] = {
-    "duration_s": "word duration from the CTC-segmentation alignment (s)",
-    "silence_after_s": "gap to the next aligned word's start (s, >= 0); 0 for the last word",
-    **PROSODY_FIELD_DESCRIPTIONS,
-    "mono_posterior": "forced-path mean token posterior under the monolingual CTC model",
-    "multi_posterior": "forced-path mean token posterior under the multilingual CTC model (NaN if none)",
-    "lm_log10_prob": "n-gram LM log10 probability of the word given its history (NaN if no LM)",
-    "asr_confidence": "mean max-posterior over the word's emitted frames of the ASR (multilingual) model",
-}
-"""One line per :data:`DELIVERY_FIELDS` entry."""
 
 
 @dataclass
@@ -393,32 +378,6 @@ class DeliveryExtractor:
                         problems[i] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
             results.append(DeliveryResult([], [], empty.copy(), given or "", problems[i]))
         return results
-
-
-LM_FIELD = DELIVERY_FIELDS.index("lm_log10_prob")
-CORE_FIELDS: tuple[str, ...] = tuple(f for f in DELIVERY_FIELDS if f != "lm_log10_prob")
-"""The delivery fields the delivery stage computes (all but ``lm_log10_prob``, which the LM stage computes)."""
-
-
-def delivery_matrix(core: np.ndarray, lm_scores: np.ndarray | None = None) -> np.ndarray:
-    """The per-word delivery vector in :data:`DELIVERY_FIELDS` order, from the two stages that compute it.
-
-    Args:
-        core: ``(n_words, len(CORE_FIELDS))`` from the delivery stage.
-        lm_scores: ``(n_words,)`` from the LM stage, or ``None`` (no LM: the column is ``NaN``).
-
-    Returns:
-        Float32 ``(n_words, len(DELIVERY_FIELDS))``.
-    """
-    core = np.asarray(core, dtype=np.float32)
-    column = (
-        np.full(core.shape[0], np.nan, dtype=np.float32)
-        if lm_scores is None
-        else np.asarray(lm_scores, dtype=np.float32).reshape(-1)
-    )
-    if column.shape[0] != core.shape[0]:
-        raise ValueError(f"delivery_matrix: {column.shape[0]} LM scores for {core.shape[0]} words")
-    return np.insert(core, LM_FIELD, column, axis=1)
 
 
 def _model_type(name_or_path: str | None) -> str | None:

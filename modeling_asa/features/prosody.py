@@ -42,32 +42,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from .alignment import WordSegment
+from .fields import PROSODY_FIELD_DESCRIPTIONS, PROSODY_FIELDS
 
 logger = logging.getLogger(__name__)
-
-PROSODY_FIELDS: tuple[str, ...] = (
-    "pitch_mean_st",
-    "pitch_std_st",
-    "pitch_min_st",
-    "pitch_max_st",
-    "voiced_fraction",
-    "intensity_mean_db",
-    "intensity_std_db",
-    "intensity_max_db",
-)
-"""Column names of :func:`word_prosody` (see the module docstring for each definition)."""
-
-PROSODY_FIELD_DESCRIPTIONS: dict[str, str] = {
-    "pitch_mean_st": "mean F0 over voiced frames, semitones re 100 Hz (0 when unvoiced)",
-    "pitch_std_st": "std of F0 over voiced frames, semitones (0 when unvoiced)",
-    "pitch_min_st": "min F0 over voiced frames, semitones re 100 Hz (0 when unvoiced)",
-    "pitch_max_st": "max F0 over voiced frames, semitones re 100 Hz (0 when unvoiced)",
-    "voiced_fraction": "fraction of the word's pitch frames that are voiced",
-    "intensity_mean_db": "mean Praat intensity, dB (floored at 0 dB)",
-    "intensity_std_db": "std of Praat intensity, dB",
-    "intensity_max_db": "max Praat intensity, dB",
-}
-"""One line per :data:`PROSODY_FIELDS` entry."""
 
 PITCH_FLOOR_HZ = 75.0
 """Praat pitch floor (Hz)."""

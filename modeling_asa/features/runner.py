@@ -36,7 +36,7 @@ from ..data import SPLIT_COLUMN, assign_splits, load_corpus, save_assignment
 from ..settings import STAGES, PrepareSettings
 from ..versions import package_versions
 from .delivery import DELIVERY_FIELDS, fit_normalizer
-from .recipe import make_recipe, model_option_problems, stage_models
+from .recipe import build_stages, make_recipe, model_option_problems, stage_models
 from .stage import Answer, FeatureStage, assemble_example, one_line, stable_hash
 from .store import DATASET_DIR, FEATURES_METADATA, FORMAT_VERSION, QUESTIONS_DIR
 
@@ -52,6 +52,35 @@ PIPELINE_PACKAGES = ("modeling_asa", "torch", "transformers", "datasets", "spacy
 
 class PipelineError(RuntimeError):
     """The pipeline cannot produce a usable features folder."""
+
+
+def settings_stages(
+    settings: PrepareSettings, device: str | None = None, references: dict[str, list[str]] | None = None
+) -> dict[str, FeatureStage]:
+    """The stages a run's settings ask for (``question`` with ``content``; ``lm`` with an LM and the words;
+    ``relevance`` with the recogniser and the context encoder, ``references`` by question text)."""
+    content = "content" in settings.stages
+    words = "delivery" in settings.stages or "language_use" in settings.stages
+    return build_stages(
+        acoustic_encoder=settings.acoustic_encoder if content else None,
+        context_encoder=settings.context_encoder if content else None,
+        ctc_model=settings.ctc_model if words else None,
+        asr_model=settings.asr_model if words else None,
+        recognizer=settings.recognizer if words else None,
+        recognizer_options={
+            "backend": settings.recognizer_backend,
+            "window": settings.recognizer_window,
+            "beam_size": settings.beam_size,
+            "language": settings.language,
+        },
+        references=references,
+        lm=settings.lm if "delivery" in settings.stages else None,
+        spacy_model=settings.spacy_model if "language_use" in settings.stages else None,
+        acoustic_window=settings.acoustic_window,
+        acoustic_layers=settings.acoustic_layers,
+        device=device,
+        batch_size=settings.batch_size,
+    )
 
 
 @dataclass
@@ -415,7 +444,7 @@ class FeaturePipeline:
         report.num_responses = len(responses)
         assignment = self._split(rows)
         by_text = {corpus.questions[q]: refs for q, refs in corpus.references.items() if q in corpus.questions}
-        self.stages = self.settings.build_stages(device=self.device, references=by_text)
+        self.stages = settings_stages(self.settings, device=self.device, references=by_text)
         # every model is resolved before any work starts (one line each), not a minute of Hub retries later
         unresolved = model_option_problems(stage_models(self.stages))
         if unresolved:
@@ -684,4 +713,5 @@ __all__ = [
     "PrepareReport",
     "PrepareSettings",
     "StageCache",
+    "settings_stages",
 ]

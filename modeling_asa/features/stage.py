@@ -34,6 +34,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .fields import delivery_matrix
+
 StageOutput = dict[str, np.ndarray]
 """What a stage returns for one answer: named arrays."""
 
@@ -121,8 +123,6 @@ def assemble_example(outputs: dict[str, dict[str, np.ndarray]], delivery: bool =
         ``DELIVERY_FIELDS`` order), ``language_use_features``, ``relevance_features``, ``words`` and ``transcript``,
         for the stages present.
     """
-    from .delivery import delivery_matrix
-
     example: dict[str, Any] = {}
     if "content" in outputs:
         example["acoustic_features"] = outputs["content"]["acoustic_features"]
