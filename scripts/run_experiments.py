@@ -29,6 +29,9 @@ from pathlib import Path
 
 logger = logging.getLogger("run_experiments")
 
+SO762_OBJECTIVES = (("ce", "none"), ("ce", "w_ranksim"), ("lmcl", "w_ranksim"), ("ce", "ranksim"), ("corn", "none"))
+"""The objectives of issue 36's grid on speechocean762's expert scores."""
+
 GRIDS = {
     # the paper's Table 2-style comparison: main loss x regulariser on the full hybrid model
     "regularizers": [

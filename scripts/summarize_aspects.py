@@ -25,7 +25,7 @@ import argparse
 import json
 from pathlib import Path
 
-from modeling_asa.metrics.stats import paired_difference
+from modeling_asa.metrics.stats import format_interval, paired_difference
 from modeling_asa.tools.evaluate_aspects import evaluate_run, format_table, summarize
 
 SPLITS = ("test_known", "test_unknown")
@@ -42,12 +42,6 @@ def collect(runs_dir: Path) -> dict[str, dict[int, Path]]:
         label = "holistic only" if setting.get("aspects") == "false" else setting.get("aspect_source", "fused")
         settings.setdefault(label, {})[int(record["seed"])] = args_file.parent
     return settings
-
-
-def _interval(values: dict[str, float]) -> str:
-    if values["n"] < 2:
-        return f"{values['mean']:+.3f} (1 pair)"
-    return f"{values['mean']:+.3f} [{values['mean'] - values['ci95']:+.3f}, {values['mean'] + values['ci95']:+.3f}]"
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -94,7 +88,7 @@ def main(argv: list[str] | None = None) -> str:
             if label not in results:
                 continue
             seeds = sorted(set(results[label]) & set(base))
-            cells = [_interval(paired_difference([results[label][s][split][m] for s in seeds],
+            cells = [format_interval(paired_difference([results[label][s][split][m] for s in seeds],
                                                  [base[s][split][m] for s in seeds]))
                      for split in SPLITS for m in ("qwk", "pcc")]  # fmt: skip
             lines.append(f"| {label} | {len(seeds)} | " + " | ".join(cells) + " |")

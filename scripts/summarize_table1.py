@@ -26,7 +26,7 @@ import json
 import logging
 from pathlib import Path
 
-from modeling_asa.metrics.stats import paired_difference, settings_table, welch_difference
+from modeling_asa.metrics.stats import format_interval, paired_difference, settings_table, welch_difference
 
 logger = logging.getLogger("summarize_table1")
 
@@ -84,12 +84,6 @@ def _order(key: tuple[str, str, str]) -> tuple[int, int]:
             objectives.index((loss, reg)) if (loss, reg) in objectives else 99)  # fmt: skip
 
 
-def _interval(d: dict[str, float]) -> str:
-    if d["n"] < 2:
-        return f"{d['mean']:+.3f} (1 pair)"
-    return f"{d['mean']:+.3f} [{d['mean'] - d['ci95']:+.3f}, {d['mean'] + d['ci95']:+.3f}]"
-
-
 def _paired_row(first: dict[int, dict], second: dict[int, dict], columns: list[tuple[str, str]]) -> list[str]:
     """``first`` minus ``second`` per (split, metric), paired by seed over the seeds both finished."""
     seeds = sorted(set(first) & set(second))
@@ -97,7 +91,7 @@ def _paired_row(first: dict[int, dict], second: dict[int, dict], columns: list[t
     for split, metric in columns:
         pairs = [(first[s][split][metric], second[s][split][metric]) for s in seeds
                  if split in first[s] and split in second[s]]  # fmt: skip
-        row.append(_interval(paired_difference(*zip(*pairs))) if pairs else "-")
+        row.append(format_interval(paired_difference(*zip(*pairs))) if pairs else "-")
     return row
 
 

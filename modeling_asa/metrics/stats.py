@@ -77,6 +77,14 @@ def settings_table(
     return "\n".join(lines) + "\n"
 
 
+def format_interval(difference: dict[str, float]) -> str:
+    """A :func:`paired_difference` (or Welch difference) as ``+0.012 [-0.004, +0.028]`` (``(1 pair)`` when alone)."""
+    mean = difference["mean"]
+    if difference["n"] < 2:
+        return f"{mean:+.3f} (1 pair)"
+    return f"{mean:+.3f} [{mean - difference['ci95']:+.3f}, {mean + difference['ci95']:+.3f}]"
+
+
 def paired_difference(with_values: Sequence[float], without_values: Sequence[float]) -> dict[str, float]:
     """:func:`mean_std_ci` of the per-seed (or per-fold) differences ``with - without`` of paired runs.
 
