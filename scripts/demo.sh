@@ -56,7 +56,10 @@ asa-prepare "$DATA/gept" --output "$DATA/features" \
 # A smaller hybrid than the paper's (one 128-wide layer per branch, Whisper frames pooled by 8, lr 1e-3): chosen on
 # the demo's dev split (dev QWK 0.66 over seeds 0-1 against 0.58 for the README's real-data settings, 5x faster).
 # The rest is train_asa.py's defaults for a features folder (the final model after EPOCHS epochs, no checkpoint chosen).
-DEMO_RECIPE=(--acoustic_downsample 8 --hidden_size 128 --intermediate_size 256 --num_hidden_layers 1 --learning_rate 1e-3)
+# Each aspect head reads its own branch (the demo's aspects are named after them): mean aspect QWK on dev 0.595
+# against 0.539 for heads on the fused vectors, 5 seeds (results/aspects/).
+DEMO_RECIPE=(--acoustic_downsample 8 --hidden_size 128 --intermediate_size 256 --num_hidden_layers 1 --learning_rate 1e-3
+             --aspect_source branch)
 train() {  # output folder, regulariser
     if [ -f "$1/asa_results.json" ]; then
         echo "reusing $1 (trained by an earlier run; delete it to retrain)"
