@@ -112,6 +112,13 @@ def _recipe_table(recipe: dict[str, Any] | None) -> str:
     return "\n".join(rows)
 
 
+GENERIC_USE = (
+    "Intended to assist human raters in scoring spoken answers of the kind it was trained on (the training data "
+    "above): the same tasks, kind of speakers and recording conditions. Not validated for any other use."
+)
+"""The card's intended-use text when the training run gives none (``train_asa.py --intended_use``)."""
+
+
 def render_model_card(
     config: Any,
     results: dict[str, dict[str, float]] | None = None,
@@ -121,8 +128,10 @@ def render_model_card(
     model_name: str = "asa-hybrid",
     license: str = "apache-2.0",
     recipe: dict[str, Any] | None = None,
+    intended_use: str | None = None,
 ) -> str:
-    """Fill the model-card template.
+    """Fill the model-card template (``intended_use``: the card's intended use and limits for this model, in
+    Markdown; a generic statement when ``None``).
 
     Args:
         config: the model's `AsaHybridConfig`.
@@ -176,6 +185,7 @@ def render_model_card(
             else f"the final model (no checkpoint chosen; `{eval_split}` is only reported)"
         ),
         "results_table": _results_table(results),
+        "intended_use": intended_use.strip() if intended_use else GENERIC_USE,
     }
     return TEMPLATE_PATH.read_text().format(**fields)
 

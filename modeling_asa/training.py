@@ -159,6 +159,11 @@ class DataArguments:
             "measures unseen questions from unseen speakers, at the cost of those speakers' training answers."
         },
     )
+    intended_use: str | None = field(
+        default=None,
+        metadata={"help": "The model card's intended use and limits for this model (Markdown; default: a generic "
+                  "statement)."},
+    )  # fmt: skip
     keep_checkpoints: bool = field(
         default=False,
         metadata={"help": "Keep the checkpoint-* folders (optimiser state; for --resume_from_checkpoint) in the "
@@ -597,6 +602,7 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
             training_args=training_args,
             num_train=len(train_dataset),
             recipe=recipe,
+            intended_use=data_args.intended_use,
         )
         if not data_args.keep_checkpoints:  # the final model is saved: the optimiser states are 5/6 of the folder
             for checkpoint in Path(training_args.output_dir).glob("checkpoint-*"):

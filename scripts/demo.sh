@@ -60,13 +60,17 @@ asa-prepare "$DATA/gept" --output "$DATA/features" \
 # against 0.539 for heads on the fused vectors, 5 seeds (results/aspects/).
 DEMO_RECIPE=(--acoustic_downsample 8 --hidden_size 128 --intermediate_size 256 --num_hidden_layers 1 --learning_rate 1e-3
              --aspect_source branch)
+DEMO_USE="A demonstration of modeling_asa, trained on synthetic test takers: eSpeak NG voices reading generated \
+answers to a GEPT-style picture-description test, rated by simulated raters. It shows the system working end to end; \
+it has never heard a real learner and must not be used to score real test takers."
 train() {  # output folder, regulariser
     if [ -f "$1/asa_results.json" ]; then
         echo "reusing $1 (trained by an earlier run; delete it to retrain)"
         return
     fi
     python train_asa.py --features-dir "$DATA/features" --output-dir "$1" --loss lmcl --regularizer "$2" \
-        "${DEMO_RECIPE[@]}" --num_train_epochs "$EPOCHS" --seed "$SEED" --log_level warning "${TRAIN_ARGS[@]}"
+        "${DEMO_RECIPE[@]}" --num_train_epochs "$EPOCHS" --seed "$SEED" --log_level warning \
+        --intended_use "$DEMO_USE" "${TRAIN_ARGS[@]}"
 }
 step 5 "training the hybrid model with LMCL + W-RankSim -> $MODEL"
 train "$MODEL" w_ranksim

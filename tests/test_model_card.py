@@ -43,3 +43,15 @@ def test_card_says_how_the_checkpoint_was_chosen():
     final = SimpleNamespace(load_best_model_at_end=False, metric_for_best_model="qwk", num_train_epochs=10)
     card = render_model_card(config, training_args=final)
     assert "the final model (no checkpoint chosen; `dev` is only reported)" in card and "by `qwk`" not in card
+
+
+def test_card_states_the_models_own_intended_use_and_aspects():
+    from modeling_asa.model_card import GENERIC_USE
+
+    config = AsaHybridConfig(aspects=["content", "delivery"])
+    results = {"test_known": {"accuracy": 0.5, "macro_f1": 0.4, "qwk": 0.6, "pcc": 0.7, "aspect_content_qwk": 0.55,
+                              "aspect_content_pcc": 0.65, "aspect_delivery_qwk": 0.45, "aspect_delivery_pcc": 0.5}}  # fmt: skip
+    card = render_model_card(config, results=results, intended_use="Synthetic voices only; not for real test takers.")
+    assert "## Intended use and limits\n\nSynthetic voices only; not for real test takers." in card
+    assert "| content | 0.550 | 0.650 |" in card and "| delivery | 0.450 | 0.500 |" in card  # per-aspect metrics
+    assert GENERIC_USE in render_model_card(AsaHybridConfig())
