@@ -82,12 +82,15 @@ class AsaDataCollator:
             works).
         aspects (`bool`, *optional*, defaults to `False`): also pass the rows' ``aspect_labels`` (for a model with
             aspect heads).
+        relevance (`bool`, *optional*, defaults to `False`): also pass the rows' ``relevance_features`` (for a model
+            with ``relevance_feature_size``).
     """
 
     question_features: Mapping[str, Any] | None = None
     branches: Sequence[str] | None = None
     label_column: str = "label"
     aspects: bool = False
+    relevance: bool = False
     _warned: set = field(default_factory=set, repr=False)
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
@@ -110,6 +113,13 @@ class AsaDataCollator:
         label_key = self.label_column if self.label_column in rows[0] else "labels"
         if label_key in rows[0]:
             batch["labels"] = torch.tensor([int(row[label_key]) for row in rows], dtype=torch.long)
+        if self.relevance:
+            missing = [i for i, row in enumerate(rows) if row.get("relevance_features") is None]
+            if missing:
+                raise ValueError(f"relevance_features is missing in rows {missing} of the batch")
+            batch["relevance_features"] = torch.stack(
+                [torch.as_tensor(row["relevance_features"], dtype=torch.float32).reshape(-1) for row in rows]
+            )
         if self.aspects and rows[0].get("aspect_labels") is not None:
             # class index of each aspect (config.aspects order); a negative value is an aspect not rated
             batch["aspect_labels"] = torch.tensor(

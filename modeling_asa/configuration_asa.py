@@ -132,6 +132,10 @@ class AsaHybridConfig(PretrainedConfig):
         aspect_source (`str`, *optional*, defaults to `"fused"`):
             What each aspect head reads: ``"fused"`` (the fused branch vectors, like the holistic head) or
             ``"branch"`` (the CLS vector of the branch named like the aspect; needs aspect names that are branches).
+        relevance_feature_size (`int`, *optional*, defaults to 0):
+            Width of the relevance evidence vector (``relevance_features``: similarity to the question and its
+            reference answers, words heard, confidence...; the relevance stage's fields) fed to the head beside the
+            fused branches, so the score itself can respond to what was said; 0: not used (the paper's model).
 
     Example:
 
@@ -190,6 +194,7 @@ class AsaHybridConfig(PretrainedConfig):
         aspects: list[str] | None = None,
         aspect_loss_weights: list[float] | None = None,
         aspect_source: str = "fused",
+        relevance_feature_size: int = 0,
         **kwargs,
     ):
         if "id2label" not in kwargs and "num_labels" not in kwargs:
@@ -246,6 +251,7 @@ class AsaHybridConfig(PretrainedConfig):
             else ([1.0] * len(self.aspects) if self.aspects else None)
         )
         self.aspect_source = aspect_source
+        self.relevance_feature_size = relevance_feature_size
         self.validate_asa()
 
     def validate_asa(self) -> None:
@@ -313,6 +319,8 @@ class AsaHybridConfig(PretrainedConfig):
             errors.append(f"ranksim_lambda must be > 0, got {self.ranksim_lambda!r}")
         if self.ranksim_gamma < 0:
             errors.append(f"ranksim_gamma must be >= 0, got {self.ranksim_gamma!r}")
+        if not isinstance(self.relevance_feature_size, int) or self.relevance_feature_size < 0:
+            errors.append(f"relevance_feature_size must be an integer >= 0, got {self.relevance_feature_size!r}")
         if self.aspects:
             if len(set(self.aspects)) != len(self.aspects):
                 errors.append(f"aspects must not repeat, got {self.aspects}")

@@ -246,6 +246,7 @@ class AsaHybridPreTrainedModel(PreTrainedModel):
         r"^head\.",
         r"^classifier\.",
         r"^standardize\.",
+        r"^relevance\.",
         r"^aspect_heads\.",
         r"^aspect_classifiers\.",
     ]
@@ -472,6 +473,16 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         fused_size = self.asa.output_size
         # The pooled baseline standardises its inputs with training-split statistics (`fit_standardizer`)
         self.standardize = AsaStandardize(fused_size) if config.branch_encoder == "pooled" else None
+        # the relevance evidence beside the branches (config.relevance_feature_size; not in the paper's model):
+        # counts and seconds log-compressed, projected to H and layer-normed
+        self.relevance = None
+        if config.relevance_feature_size:
+            self.relevance = nn.Sequential(
+                nn.Linear(config.relevance_feature_size, config.hidden_size),
+                nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps),
+                nn.GELU(),
+            )
+            fused_size += config.hidden_size
         self.head, z_size = self._make_head(fused_size)
         self.classifier = self._make_classifier(z_size)
         # one ordinal head per rubric aspect, on the same classes (config.aspects; none by default)
@@ -519,7 +530,9 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         device = self.classifier.weight.device
         for batch in batches:
             inputs = {
-                k: v.to(device) for k, v in batch.items() if k not in ("labels", "aspect_labels", "num_items_in_batch")
+                k: v.to(device)
+                for k, v in batch.items()
+                if k not in ("labels", "aspect_labels", "relevance_features", "num_items_in_batch")
             }
             fused = self.asa(**inputs, return_dict=True).pooler_output.double()
             total = fused.sum(0) if total is None else total + fused.sum(0)
@@ -595,6 +608,7 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         delivery_attention_mask: torch.Tensor | None = None,
         language_use_features: torch.Tensor | None = None,
         language_use_attention_mask: torch.Tensor | None = None,
+        relevance_features: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         aspect_labels: torch.Tensor | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
@@ -607,6 +621,8 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
                 See [`AsaHybridModel.forward`].
             labels (`torch.LongTensor` of shape `(batch,)`, *optional*):
                 Class indices in ``[0, num_labels)``; when given the main loss and the regulariser are computed.
+            relevance_features (`torch.FloatTensor` of shape `(batch, relevance_feature_size)`, *optional*):
+                The relevance stage's evidence per answer; required when ``config.relevance_feature_size`` > 0.
             aspect_labels (`torch.LongTensor` of shape `(batch, num_aspects)`, *optional*):
                 Class indices of each aspect (``config.aspects`` order; a negative value: not rated); with
                 ``labels``, each aspect head's loss and regulariser join the objective, times its weight.
@@ -629,6 +645,15 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         )
         fused = hybrid.pooler_output
         head_input = fused if self.standardize is None else self.standardize(fused)
+        if self.relevance is not None:
+            if relevance_features is None:
+                raise ValueError(
+                    f"this model reads relevance_features (config.relevance_feature_size = "
+                    f"{self.config.relevance_feature_size}); compute them with the relevance stage"
+                )
+            evidence = torch.nan_to_num(relevance_features.to(head_input), nan=0.0, posinf=0.0, neginf=0.0)
+            evidence = torch.sign(evidence) * torch.log1p(evidence.abs())  # word counts and seconds compressed
+            head_input = torch.cat([head_input, self.relevance(evidence)], dim=-1)
         z = self.head(head_input)
         logits, corn_logits = self._output(z, self.classifier)
         aspects = []  # (z, logits, corn logits) per aspect head

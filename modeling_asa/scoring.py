@@ -277,7 +277,9 @@ class AsaScorer:
         self.batch_size = batch_size
         self.branches = list(model.config.branches)
         self.label_values = [label_value(model.config.id2label[i]) for i in range(model.config.num_labels)]
-        self.collator = AsaDataCollator(branches=self.branches)
+        self.collator = AsaDataCollator(
+            branches=self.branches, relevance=bool(getattr(model.config, "relevance_feature_size", 0))
+        )
         missing = [b for b, s in (("content", "content"), ("delivery", "delivery"), ("language_use", "language_use"))
                    if b in self.branches and s not in stages]  # fmt: skip
         if missing:

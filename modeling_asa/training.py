@@ -115,9 +115,16 @@ class ModelArguments:
     aspect_loss_weight: float = field(
         default=1.0, metadata={"help": "Weight of each aspect's loss and regulariser (the holistic loss has 1)."}
     )
+    relevance: bool = field(
+        default=False,
+        metadata={"help": "Feed the relevance evidence (similarity to the question and its reference answers, words "
+                  "heard, confidence; the features' relevance_features) to the head beside the branches."},
+    )  # fmt: skip
 
 
-NOT_CONFIG_FIELDS = ("model_name_or_path", "branches", "class_weighting", "aspects", "aspect_loss_weight")
+NOT_CONFIG_FIELDS = (
+    "model_name_or_path", "branches", "class_weighting", "aspects", "aspect_loss_weight", "relevance"
+)  # fmt: skip
 """ModelArguments that are not `AsaHybridConfig` arguments as they stand (the script resolves them)."""
 
 
@@ -508,6 +515,11 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         )
         if not model_args.aspects:
             config_kwargs["aspects"] = None
+        if model_args.relevance:
+            if "relevance_features" not in train_dataset.column_names:
+                raise UsageError("--relevance true: the features have no relevance_features (asa-prepare runs the "
+                                 "relevance stage with a recogniser and the content stage)")  # fmt: skip
+            config_kwargs["relevance_feature_size"] = len(train_dataset[0]["relevance_features"])
         if config_kwargs.get("aspects"):
             config_kwargs["aspect_loss_weights"] = [model_args.aspect_loss_weight] * len(config_kwargs["aspects"])
             logger.info(
@@ -527,8 +539,9 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         logger.info("Class weights of the main loss: %s", [round(w, 3) for w in model.config.class_weights])
 
     collator = AsaDataCollator(
-        question_features=feature_set.question_features, branches=branches, aspects=bool(model.config.aspects)
-    )
+        question_features=feature_set.question_features, branches=branches, aspects=bool(model.config.aspects),
+        relevance=bool(model.config.relevance_feature_size),
+    )  # fmt: skip
     if model.config.branch_encoder == "pooled" and not model_args.model_name_or_path:
         # the baseline's standardisation: statistics of the pooled train-split features, saved with the weights
         model.fit_standardizer(torch.utils.data.DataLoader(train_dataset, batch_size=64, collate_fn=collator))

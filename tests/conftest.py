@@ -206,7 +206,7 @@ def feature_threads():
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A demo corpus, its features from tiny random models, and a tiny hybrid model trained on them (with aspect
-    heads: the corpus's ``fluency`` and ``accuracy`` columns).
+    heads: the corpus's ``fluency`` and ``accuracy`` columns; and the relevance evidence as an input).
 
     The model folder records its tiny feature models by name (it travels); they live in ``root``, which is the
     models directory (``$ASA_MODELS_DIR``) for the whole test session.
@@ -248,9 +248,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         FeaturePipeline(corpus, root / "features", settings).run()
     output = root / "model"
     branches = ",".join(stages)
-    train_asa.main(
-        [*TINY, "--features_dir", str(root / "features"), "--output_dir", str(output), "--branches", branches]
-    )
+    train_asa.main(  # the relevance evidence fed to the head too (the scorer must compute and pass it)
+        [*TINY, "--features_dir", str(root / "features"), "--output_dir", str(output), "--branches", branches,
+         "--relevance", "true"]
+    )  # fmt: skip
     previous = os.environ.get("ASA_MODELS_DIR")
     os.environ["ASA_MODELS_DIR"] = str(root)
     try:

@@ -378,3 +378,16 @@ def test_aspect_config_errors(tester):
     with pytest.raises(ValueError, match="aspect_loss_weights must be 2 numbers"):
         tester.get_config(aspects=["a", "b"], aspect_loss_weights=[1.0])
     assert tester.get_config(aspects=["a", "b"]).aspect_loss_weights == [1.0, 1.0]
+
+
+def test_relevance_evidence_feeds_the_head(tester):
+    """With relevance_feature_size the head reads the relevance evidence beside the branches (NaN: undefined
+    evidence, read as 0), so the score can respond to it; without the evidence the model says what it needs."""
+    config = tester.get_config(relevance_feature_size=4)
+    model = AsaHybridForOrdinalClassification(config).eval()
+    inputs = tester.get_inputs(config)
+    near = model(**inputs, relevance_features=torch.tensor([[0.9, 0.8, 30.0, float("nan")]] * 3)).logits
+    far = model(**inputs, relevance_features=torch.tensor([[0.1, 0.0, 2.0, float("nan")]] * 3)).logits
+    assert torch.isfinite(near).all() and not torch.allclose(near, far)
+    with pytest.raises(ValueError, match="this model reads relevance_features"):
+        model(**inputs)

@@ -35,6 +35,8 @@ def test_training_writes_predictions_and_the_recipe(trained):
         {"language_use"} if "language_use" in trained["stages"] else set()
     )
     assert set(recipe["stages"]) == expected  # only the stages that ran; no LM was given, so no lm stage
+    config = json.loads((out / "config.json").read_text())
+    assert config["relevance_feature_size"] == 9 and config["aspects"] == ["fluency", "accuracy"]
     # local models by name and checksum (the folder travels; test_model_folder_travels... resolves them)
     assert recipe["stages"]["content"]["acoustic_encoder"] == "whisper"
     assert recipe["stages"]["recognition"]["recognizer"] == "recognizer"
