@@ -66,6 +66,8 @@ GRIDS = {
     + [{"branches": "content,delivery,language_use", "loss": "corn", "regularizer": "none"}],
     # issue 37: aspect heads fed from the fused vectors or from their own branch, and the holistic head alone
     "aspects": [{"aspect_source": "fused"}, {"aspect_source": "branch"}, {"aspects": "false"}],
+    # issue 33: the relevance evidence fed to the model (the demo's model with aspect heads on their branches)
+    "relevance": [{"aspect_source": "branch", "relevance": "true"}],
     # issue 36: the real label (speechocean762 `total`): 4 models x the five objectives the issue names
     "so762_total": [
         {"branches": b, "loss": loss, "regularizer": reg}
