@@ -12,8 +12,6 @@ from typing import ClassVar
 from transformers import PretrainedConfig
 
 BRANCHES = ("content", "delivery", "language_use")
-LOSSES = ("ce", "lmcl", "corn")
-REGULARIZERS = ("none", "w_ranksim", "ranksim")
 BRANCH_ENCODERS = ("transformer", "pooled")
 ASPECT_SOURCES = ("fused", "branch")
 
@@ -294,20 +292,23 @@ class AsaHybridConfig(PretrainedConfig):
             errors.append(f"branches must name at least one of {list(BRANCHES)}, got []")
         if len(set(self.branches)) != len(self.branches):
             errors.append(f"branches must not repeat, got {self.branches}")
-        if self.loss not in LOSSES:
-            errors.append(f"loss must be one of {list(LOSSES)}, got {self.loss!r}")
+        from .objectives import MAIN_LOSSES, REGULARIZERS  # the registered objectives, one file each
+
+        if self.loss not in MAIN_LOSSES:
+            errors.append(f"loss must be one of {sorted(MAIN_LOSSES)}, got {self.loss!r}")
         if self.class_weights is not None and (
             len(self.class_weights) != self.num_labels or any(not w > 0 for w in self.class_weights)
         ):
             errors.append(
                 f"class_weights must be {self.num_labels} positive numbers (one per class), got {self.class_weights}"
             )
-        if self.regularizer not in REGULARIZERS:
-            errors.append(f"regularizer must be one of {list(REGULARIZERS)}, got {self.regularizer!r}")
-        if self.loss == "corn" and self.regularizer == "w_ranksim":
+        if self.regularizer != "none" and self.regularizer not in REGULARIZERS:
+            errors.append(f"regularizer must be one of {['none', *sorted(REGULARIZERS)]}, got {self.regularizer!r}")
+        allowed = MAIN_LOSSES[self.loss].regularizers if self.loss in MAIN_LOSSES else None
+        if allowed is not None and self.regularizer not in ("none", *allowed):
             errors.append(
-                "regularizer 'w_ranksim' ranks |C| class vectors, but the CORN output layer has |C|-1 threshold "
-                "vectors: use regularizer 'none' (or 'ranksim') with loss 'corn'"
+                f"regularizer {self.regularizer!r} does not apply to loss {self.loss!r} (e.g. W-RankSim ranks |C| "
+                f"class vectors, the CORN output layer has |C|-1 threshold vectors): use 'none' or one of {list(allowed)}"
             )
         if self.loss == "corn" and self.class_weights is not None:
             errors.append("class_weights are not supported with loss 'corn' (coral-pytorch's loss has no weights)")
@@ -352,4 +353,4 @@ class AsaHybridConfig(PretrainedConfig):
             raise ValueError("Invalid AsaHybridConfig: " + "; ".join(errors))
 
 
-__all__ = ["BRANCHES", "BRANCH_ENCODERS", "LOSSES", "REGULARIZERS", "AsaHybridConfig"]
+__all__ = ["ASPECT_SOURCES", "BRANCHES", "BRANCH_ENCODERS", "AsaHybridConfig"]

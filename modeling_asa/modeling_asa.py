@@ -12,6 +12,7 @@ This file is copied next to the weights by ``save_pretrained`` (remote code): it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput, logging
 
 from .configuration_asa import AsaHybridConfig
-from .losses import corn_log_probabilities, corn_loss, cross_entropy_loss, lmcl_logits, ranksim_loss, w_ranksim_loss
+from .objectives import main_loss, regularizer
 
 logger = logging.get_logger(__name__)
 
@@ -509,9 +510,9 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
         return nn.Dropout(config.hidden_dropout_prob), input_size
 
     def _make_classifier(self, z_size: int) -> nn.Linear:
-        # CORN: one output per threshold (|C|-1); LMCL: cosine logits without bias
-        outputs = self.config.num_labels - 1 if self.config.loss == "corn" else self.config.num_labels
-        return nn.Linear(z_size, outputs, bias=self.config.loss != "lmcl")
+        # the main loss decides the outputs (CORN: one per threshold, |C|-1) and the bias (LMCL: none)
+        objective = main_loss(self.config.loss)
+        return nn.Linear(z_size, objective.num_outputs(self.config.num_labels), bias=objective.bias)
 
     @torch.no_grad()
     def fit_standardizer(self, batches) -> None:
@@ -562,41 +563,21 @@ class AsaHybridForOrdinalClassification(AsaHybridPreTrainedModel):
             generator (`torch.Generator`, *optional*): for RankSim's per-label sampling.
             classifier (`nn.Linear`, *optional*): the output layer W-RankSim ranks (default: the holistic one).
         """
-        if self.config.regularizer == "w_ranksim":
-            weight = (classifier if classifier is not None else self.classifier).weight
-            return w_ranksim_loss(weight, self.config.ranksim_lambda)
-        if self.config.regularizer == "ranksim":
-            return ranksim_loss(z, labels, self.config.ranksim_lambda, generator=generator)
-        return None
+        rank_regularizer = regularizer(self.config.regularizer)
+        if rank_regularizer is None:
+            return None
+        classifier = classifier if classifier is not None else self.classifier
+        return rank_regularizer(z, labels, classifier, self.config, generator=generator)
 
-    def _output(self, z: torch.Tensor, classifier: nn.Linear) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(class logits, CORN's raw threshold logits or None) of one output layer."""
-        if self.config.loss == "lmcl":
-            return lmcl_logits(z, classifier.weight, None, self.config.lmcl_scale, self.config.lmcl_margin), None
-        if self.config.loss == "corn":
-            corn_logits = classifier(z)
-            return corn_log_probabilities(corn_logits), corn_logits
-        return classifier(z), None
+    def _output(self, z: torch.Tensor, classifier: nn.Linear) -> tuple[torch.Tensor, Any]:
+        """(class logits, what the main loss needs besides, e.g. CORN's threshold logits) of one output layer."""
+        return main_loss(self.config.loss).logits(z, classifier, self.config)
 
-    def _objective(self, z, logits, corn_logits, labels, num_items_in_batch, classifier):
-        """The main loss of one head (CE, LMCL or CORN) on its labelled answers."""
-        if self.config.loss == "corn":
-            loss = corn_loss(corn_logits, labels, self.num_labels)
-            if num_items_in_batch is not None:  # a batch mean, rescaled to the accumulated batch
-                loss = loss * labels.numel() / num_items_in_batch
-            return loss
-        return self._main_loss(z, logits, labels, num_items_in_batch, classifier)
-
-    def _main_loss(self, z, logits, labels, num_items_in_batch, classifier=None):
-        """Cross-entropy (LMCL: on the margin logits while training), class-weighted when configured; a sum over
-        ``num_items_in_batch`` under gradient accumulation, else a batch mean."""
-        if self.config.loss == "lmcl" and self.training:
-            weight = (classifier if classifier is not None else self.classifier).weight
-            logits = lmcl_logits(z, weight, labels, self.config.lmcl_scale, self.config.lmcl_margin)
-        per_item = cross_entropy_loss(logits, labels, reduction="none")
-        if self.config.class_weights is not None:
-            per_item = per_item * per_item.new_tensor(self.config.class_weights)[labels]
-        return per_item.sum() / num_items_in_batch if num_items_in_batch is not None else per_item.mean()
+    def _objective(self, z, logits, extra, labels, num_items_in_batch, classifier):
+        """The main loss of one head (``config.loss``, a registered objective) on its labelled answers."""
+        return main_loss(self.config.loss).loss(
+            z, logits, extra, labels, classifier, self.config, num_items_in_batch, self.training
+        )
 
     def forward(
         self,

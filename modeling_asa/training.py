@@ -258,7 +258,8 @@ def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, AsaTrain
 
 def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[str]:
     """Check the choices that would otherwise fail late; returns the branches. Raises `UsageError` (one line)."""
-    from modeling_asa.configuration_asa import BRANCH_ENCODERS, BRANCHES, LOSSES, REGULARIZERS
+    from modeling_asa.configuration_asa import BRANCH_ENCODERS, BRANCHES
+    from modeling_asa.objectives import MAIN_LOSSES, REGULARIZERS
 
     branches = [b.strip() for b in model_args.branches.split(",") if b.strip()]
     unknown = [b for b in branches if b not in BRANCHES]
@@ -267,8 +268,8 @@ def validate_args(model_args: ModelArguments, data_args: DataArguments) -> list[
             f"--branches {model_args.branches}: unknown branch(es) {unknown}; valid: {', '.join(BRANCHES)}"
         )
     choices = (
-        ("--loss", model_args.loss, LOSSES),
-        ("--regularizer", model_args.regularizer, REGULARIZERS),
+        ("--loss", model_args.loss, tuple(sorted(MAIN_LOSSES))),
+        ("--regularizer", model_args.regularizer, ("none", *sorted(REGULARIZERS))),
         ("--branch_encoder", model_args.branch_encoder, BRANCH_ENCODERS),
         ("--class_weighting", model_args.class_weighting, ("none", "balanced")),
     )

@@ -104,8 +104,8 @@ def test_config_round_trip_and_custom_labels(tmp_path):
         ({"branches": ["content", "prosody"]}, r"unknown branches \['prosody'\]; valid branches are"),
         ({"branches": []}, r"branches must name at least one of"),
         ({"branches": ["delivery", "delivery"]}, r"branches must not repeat, got \['delivery', 'delivery'\]"),
-        ({"loss": "mse"}, r"loss must be one of \['ce', 'lmcl', 'corn'\], got 'mse'"),
-        ({"regularizer": "rank"}, r"regularizer must be one of \['none', 'w_ranksim', 'ranksim'\], got 'rank'"),
+        ({"loss": "mse"}, r"loss must be one of \['ce', 'corn', 'lmcl'\], got 'mse'"),
+        ({"regularizer": "rank"}, r"regularizer must be one of \['none', 'ranksim', 'w_ranksim'\], got 'rank'"),
         ({"hidden_size": 0}, r"hidden_size must be a positive integer, got 0"),
         (
             {"hidden_size": 30, "num_attention_heads": 4},
