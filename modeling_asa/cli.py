@@ -310,22 +310,19 @@ def _score_corpus(scorer, args) -> list:
     from .data import SPLIT_COLUMN, load_corpus
     from .features.stage import Answer
     from .metrics import compute_ordinal_metrics
-    from .scoring import ASPECT_METRICS, AsaScore, write_predictions
+    from .scoring import AsaScore, aspect_metrics, write_predictions
 
     label_column, rater_rule = args.label_column, args.rater_rule
     recorded = scorer.recipe.get("labels") or {}
-    if label_column is None and recorded.get("label_column"):
+    with open(Path(args.corpus) / "metadata.csv", newline="", encoding="utf-8-sig") as handle:
+        header = [h.strip() for h in next(csv.reader(handle), [])]
+    if label_column is None and recorded.get("label_column") in header:
         # the labels the model was trained on, when this corpus has them (as the training corpus had)
-        with open(Path(args.corpus) / "metadata.csv", newline="", encoding="utf-8-sig") as handle:
-            header = [h.strip() for h in next(csv.reader(handle), [])]
-        if recorded["label_column"] in header:
-            label_column = recorded["label_column"]
-            logger.info("labels from the %r column, as in training", label_column)
+        label_column = recorded["label_column"]
+        logger.info("labels from the %r column, as in training", label_column)
     if args.rater_rule is None:
         rater_rule = recorded.get("rater_rule") or "floor"
     aspects = list(scorer.model.config.aspects or [])
-    with open(Path(args.corpus) / "metadata.csv", newline="", encoding="utf-8-sig") as handle:
-        header = [h.strip() for h in next(csv.reader(handle), [])]
     # the aspect labels the model was trained on, when this corpus has every one of them
     aspect_columns = aspects if aspects and all(a in header for a in aspects) else None
     corpus = load_corpus(
@@ -387,17 +384,13 @@ def _score_corpus(scorer, args) -> list:
             )
             metrics = {k: float(v) for k, v in metrics.items()}
             metrics["num_scored"] = len(pairs)
-            for j, name in enumerate(aspect_columns or []):
-                rated = [(s, index.get(aspect_references[s.response_id][j])) for s in scores if not s.error]
-                rated = [(s, r) for s, r in rated if r is not None]
-                if not rated:
-                    continue
-                probabilities = [[s.aspect_probabilities[name][v] for v in scorer.label_values] for s, _ in rated]
-                aspect = compute_ordinal_metrics(
-                    [max(range(len(p)), key=p.__getitem__) for p in probabilities], [r for _, r in rated],
-                    num_classes=len(scorer.label_values), expected=[sum(i * q for i, q in enumerate(p)) for p in probabilities],
-                )  # fmt: skip
-                metrics.update({f"aspect_{name}_{m}": float(aspect[m]) for m in ASPECT_METRICS if m in aspect})
+            if aspect_columns:
+                kept = [s for s in scores if not s.error]
+                metrics.update(aspect_metrics(
+                    [[[s.aspect_probabilities[a][v] for v in scorer.label_values] for a in aspects] for s in kept],
+                    [[index.get(v, -1) for v in aspect_references[s.response_id]] for s in kept],
+                    aspects, len(scorer.label_values),
+                ))  # fmt: skip
             (output.parent / "metrics.json").write_text(json.dumps(metrics, indent=2))
             print(
                 f"{len(pairs)} answers: "

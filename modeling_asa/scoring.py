@@ -96,22 +96,29 @@ def aspect_predictions(predictions: Any, config: Any) -> np.ndarray | None:
     return found[0] if found else None
 
 
-def aspect_metrics(aspect_logits: np.ndarray, aspect_labels: Sequence[Sequence[int]], config: Any) -> dict[str, float]:
-    """``aspect_<name>_<metric>`` for each aspect, on the answers rated on it (class indices; negative: not rated)."""
+def aspect_metrics(
+    probabilities: np.ndarray, aspect_labels: Sequence[Sequence[int]], aspects: Sequence[str], num_labels: int
+) -> dict[str, float]:
+    """``aspect_<name>_<metric>`` for each aspect, on the answers rated on it.
+
+    Args:
+        probabilities: ``(n, num_aspects, |C|)`` class probabilities of the aspect heads.
+        aspect_labels: ``(n, num_aspects)`` class indices; a negative value is an answer not rated on that aspect.
+        aspects: the aspect names, in the heads' order.
+        num_labels: ``|C|``.
+    """
     from .metrics import compute_ordinal_metrics, expected_scores
 
-    labels = np.asarray([list(map(int, row)) for row in aspect_labels], dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray([list(map(int, row)) for row in aspect_labels], dtype=np.int64).reshape(len(probabilities), -1)
     out: dict[str, float] = {}
-    for i, name in enumerate(config.aspects):
+    for i, name in enumerate(aspects):
         rated = labels[:, i] >= 0
         if not rated.any():
             continue
-        logits = np.asarray(aspect_logits[rated, i], dtype=np.float64)
+        p = probabilities[rated, i]
         metrics = compute_ordinal_metrics(
-            logits.argmax(-1),
-            labels[rated, i],
-            num_classes=config.num_labels,
-            expected=expected_scores(softmax(logits)),
+            p.argmax(-1), labels[rated, i], num_classes=num_labels, expected=expected_scores(p)
         )
         out.update({f"aspect_{name}_{m}": float(metrics[m]) for m in ASPECT_METRICS if m in metrics})
     return out

@@ -52,6 +52,7 @@ from modeling_asa.scoring import (
     aspect_predictions,
     label_value,
     prediction_rows,
+    softmax,
     write_predictions,
 )
 from modeling_asa.synthetic import make_synthetic_features
@@ -575,7 +576,9 @@ def run(model_args, data_args, training_args: AsaTrainingArguments, branches: li
         )
         aspect_logits = aspect_predictions(prediction.predictions, model.config)
         if aspect_logits is not None:  # aspect_<name>_<metric>, on the answers rated on that aspect
-            metrics.update(aspect_metrics(aspect_logits, dataset["aspect_labels"], model.config))
+            probabilities = softmax(aspect_logits)
+            config = model.config
+            metrics.update(aspect_metrics(probabilities, dataset["aspect_labels"], config.aspects, config.num_labels))
         results[split] = {k: float(v) for k, v in metrics.items()}
         trainer.log_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
         trainer.save_metrics(split, {f"{split}_{k}": v for k, v in metrics.items()})
