@@ -53,13 +53,11 @@ asa-prepare "$DATA/gept" --output "$DATA/features" \
     --aspect-columns content,delivery,language_use \
     --acoustic-window trimmed  # 5x faster than full (results/asr/); INFO logs progress once a minute in a log file
 
-# A smaller hybrid than the paper's (one 128-wide layer per branch, Whisper frames pooled by 8, lr 1e-3): chosen on
-# the demo's dev split (dev QWK 0.66 over seeds 0-1 against 0.58 for the README's real-data settings, 5x faster).
-# The rest is train_asa.py's defaults for a features folder (the final model after EPOCHS epochs, no checkpoint chosen).
-# Each aspect head reads its own branch (the demo's aspects are named after them): mean aspect QWK on dev 0.595
-# against 0.539 for heads on the fused vectors, 5 seeds (results/aspects/).
-DEMO_RECIPE=(--acoustic_downsample 8 --hidden_size 128 --intermediate_size 256 --num_hidden_layers 1 --learning_rate 1e-3
-             --aspect_source branch)
+# The demo's model (scripts/demo_recipe.sh); the rest is train_asa.py's defaults for a features folder (the final model
+# after EPOCHS epochs, no checkpoint chosen). Each aspect head reads its own branch (the demo's aspects are named after
+# them): mean aspect QWK on dev 0.595 against 0.539 for heads on the fused vectors, 5 seeds (results/aspects/).
+source scripts/demo_recipe.sh
+DEMO_RECIPE=("${DEMO_MODEL[@]}" --aspect_source branch)
 DEMO_USE="A demonstration of modeling_asa, trained on synthetic test takers: eSpeak NG voices reading generated \
 answers to a GEPT-style picture-description test, rated by simulated raters. It shows the system working end to end; \
 it has never heard a real learner and must not be used to score real test takers."

@@ -72,24 +72,12 @@ GRIDS = {
     "so762_total": [
         {"branches": b, "loss": loss, "regularizer": reg}
         for b in ("content,delivery,language_use", "content,delivery", "content")
-        for loss, reg in (
-            ("ce", "none"),
-            ("ce", "w_ranksim"),
-            ("lmcl", "w_ranksim"),
-            ("ce", "ranksim"),
-            ("corn", "none"),
-        )
+        for loss, reg in SO762_OBJECTIVES
     ],
     "so762_total_baselines": [
         {"branches": b, "branch_encoder": "pooled", "head_hidden_size": "0", "loss": loss, "regularizer": reg}
         for b in ("content", "content,delivery,language_use")
-        for loss, reg in (
-            ("ce", "none"),
-            ("ce", "w_ranksim"),
-            ("lmcl", "w_ranksim"),
-            ("ce", "ranksim"),
-            ("corn", "none"),
-        )
+        for loss, reg in SO762_OBJECTIVES
     ],
     # the paper's Figure 4: LMCL alone and with either regulariser, across training batch sizes
     "batch_size": [

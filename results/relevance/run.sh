@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-demo_data}
 SEEDS=${SEEDS:-0,1,2,3,4}
-RECIPE=(--loss lmcl --regularizer w_ranksim --acoustic_downsample 8 --hidden_size 128 --intermediate_size 256
-        --num_hidden_layers 1 --learning_rate 1e-3 --num_train_epochs 20 --threads 1 --disable_tqdm true
+# the demo's model and objective (scripts/demo_recipe.sh, scripts/demo.sh), one thread: the model is small
+source scripts/demo_recipe.sh
+RECIPE=(--loss lmcl --regularizer w_ranksim "${DEMO_MODEL[@]}" --num_train_epochs 20 --threads 1 --disable_tqdm true
         --save_strategy no --log_level warning)
 python scripts/run_experiments.py --features_dir "$DATA/features" --output results/relevance/runs --grid relevance \
     --seeds "$SEEDS" --metrics_only -- "${RECIPE[@]}"
